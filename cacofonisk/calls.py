@@ -1,0 +1,209 @@
+"""Call events: the immutable records the tracker emits, one per hook call.
+
+Every record names its reporter hook (``HOOK``) and gives the hook's
+positional arguments in API.md order (``args()``). It also carries what the
+2017 hooks have no argument for:
+
+* ``server``: which Asterisk it came from (the manager's ``server`` name);
+* ``event_id``: ``"<call_id>#<n>"``, the n-th event of that call, stable
+  across replays of the same log;
+* ``timestamp``: the AMI ``Timestamp`` of the event that caused it (None
+  when the server does not send timestamps; the core never reads a clock);
+* hangups: the Q.850 ``cause``, ``cause_txt``, SIP ``tech_cause``, who hung
+  up (``hangup_by``) and the last ``dial_status``;
+* transfers: ``kind`` ('attended', 'blind', 'blonde' or '' when AMI did not
+  say).
+
+``as_dict()`` gives a JSON-ready dict (used by the JSON-lines reporter).
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import attrs
+
+from .callerid import CallerId
+
+HangupReason = Literal["completed", "no-answer", "busy", "cancelled", "failed", "rejected",
+                       "answered-elsewhere"]
+
+
+def _targets(value: Any) -> tuple[CallerId, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class CallEvent:
+    """Fields every call event has."""
+
+    HOOK: ClassVar[str] = ""
+
+    call_id: str
+    server: str = ""
+    event_id: str = ""
+    timestamp: float | None = None
+
+    def args(self) -> tuple[Any, ...]:
+        """The positional arguments of the API.md hook, in order."""
+        raise NotImplementedError
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: ``{"event": hook, field: value ...}``."""
+        out: dict[str, Any] = {"event": self.HOOK}
+        for field in attrs.fields(type(self)):
+            value = getattr(self, field.name)
+            if isinstance(value, CallerId):
+                value = value.as_dict()
+            elif isinstance(value, tuple) and value and isinstance(value[0], CallerId):
+                value = [v.as_dict() for v in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[field.name] = value
+        return out
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class BDial(CallEvent):
+    """Asterisk starts ringing the B side: ``on_b_dial(call_id, caller, to_number, targets)``."""
+
+    HOOK = "on_b_dial"
+    caller: CallerId
+    to_number: str | None
+    targets: tuple[CallerId, ...] = attrs.field(converter=_targets)
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.call_id, self.caller, self.to_number, list(self.targets))
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class BDialEnd(CallEvent):
+    """Some targets stopped ringing: ``on_b_dial_end(call_id, caller, to_number, targets, reason)``."""
+
+    HOOK = "on_b_dial_end"
+    caller: CallerId
+    to_number: str | None
+    targets: tuple[CallerId, ...] = attrs.field(converter=_targets)
+    reason: str
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.call_id, self.caller, self.to_number, list(self.targets), self.reason)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Up(CallEvent):
+    """The call is answered: ``on_up(call_id, caller, to_number, callee)``."""
+
+    HOOK = "on_up"
+    caller: CallerId
+    to_number: str | None
+    callee: CallerId
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.call_id, self.caller, self.to_number, self.callee)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class WarmTransfer(CallEvent):
+    """An attended transfer completed:
+    ``on_warm_transfer(call_id, merged_id, redirector, caller, destination)``."""
+
+    HOOK = "on_warm_transfer"
+    merged_id: str
+    redirector: CallerId
+    caller: CallerId
+    destination: CallerId
+    kind: str = "attended"
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.call_id, self.merged_id, self.redirector, self.caller, self.destination)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class ColdTransfer(CallEvent):
+    """A blind or blonde transfer completed:
+    ``on_cold_transfer`` / ``on_blind_transfer`` / ``on_blonde_transfer``
+    ``(call_id, merged_id, redirector, caller, to_number, targets)``.
+
+    ``kind`` is 'blind', 'blonde', or '' when AMI does not say (then the
+    generic on_cold_transfer hook is called).
+    """
+
+    HOOK = "on_cold_transfer"
+    merged_id: str
+    redirector: CallerId
+    caller: CallerId
+    to_number: str | None
+    targets: tuple[CallerId, ...] = attrs.field(converter=_targets)
+    kind: str = ""
+
+    @property
+    def hook(self) -> str:
+        """The most specific hook for this transfer."""
+        if self.kind == "blind":
+            return "on_blind_transfer"
+        if self.kind == "blonde":
+            return "on_blonde_transfer"
+        return "on_cold_transfer"
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.call_id, self.merged_id, self.redirector, self.caller, self.to_number,
+                list(self.targets))
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Hangup(CallEvent):
+    """The call ended for the caller: ``on_hangup(call_id, caller, to_number, reason)``."""
+
+    HOOK = "on_hangup"
+    caller: CallerId
+    to_number: str | None
+    reason: str
+    cause: int | None = None
+    cause_txt: str = ""
+    tech_cause: int | None = None
+    hangup_by: str = ""
+    dial_status: str = ""
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.call_id, self.caller, self.to_number, self.reason)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class QueueCallerAbandon(CallEvent):
+    """The caller left a queue unanswered: ``on_queue_caller_abandon(call_id, caller, to_number)``."""
+
+    HOOK = "on_queue_caller_abandon"
+    caller: CallerId
+    to_number: str | None
+    queue: str = ""
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.call_id, self.caller, self.to_number)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class UserEventCall(CallEvent):
+    """A dialplan UserEvent, passed through: ``on_user_event(event)``.
+
+    ``call_id`` is the Uniqueid of the channel that sent it ('' if none).
+    """
+
+    HOOK = "on_user_event"
+    name: str = ""
+    event: Any = attrs.field(default=None, eq=False)
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.event,)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = CallEvent.as_dict(self)
+        out["event"] = self.HOOK
+        out["data"] = dict(self.event) if self.event is not None else None
+        return out
+
+
+def hook_of(record: CallEvent) -> str:
+    """The reporter hook a record is delivered to."""
+    if isinstance(record, ColdTransfer):
+        return record.hook
+    return record.HOOK

@@ -1,0 +1,333 @@
+"""Asterisk 12-22 (AMI 2+): dials, bridges and transfer events.
+
+In AMI 2+ the call's meaning comes from explicit events:
+
+* ``DialBegin`` links a caller to a target (a channel created by an
+  Originate has a DialBegin without a source);
+* a target that rings (Newstate Ringing, or DialState RINGING/PROGRESS for
+  early media) reports ``on_b_dial`` once for its caller; targets dialed
+  in the same burst are reported together;
+* ``DialEnd`` reports ``on_b_dial_end`` with the DialStatus;
+* ``BridgeEnter`` that puts a caller and exactly one other real party
+  together (following Local channel pairs) reports ``on_up``;
+* ``AttendedTransfer``, ``BlindTransfer`` report transfers; a transfer
+  whose Result is not Success reports nothing;
+* the caller's ``Hangup`` reports ``on_hangup``.
+
+Call ids: a call's id is the Uniqueid of its caller's channel. After a
+transfer the surviving call is the one whose caller remains (the
+transferee becomes the caller); ``merged_id`` is the transferer's call.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import events as ami
+from ..constants import AST_STATE_DOWN, AST_STATE_RING, AST_STATE_RINGING, AST_STATE_UP
+from ..fsm.channel import Channel
+from ..topology import bridge_peers, dialed_channels, dialing_channel
+from .common import UNKNOWN_CAUSES_AMI2, Rules, hangup_reason
+from .transfers2 import TransferRules
+
+
+def _dialed(channel: Channel) -> list[Channel]:
+    return dialed_channels(channel, through_own_local=False)
+
+
+class Ami2Rules(TransferRules, Rules):
+    """The AMI 2+ dialect."""
+
+    NAME = "ami2"
+
+    def __init__(self, tracker: Any) -> None:
+        super().__init__(tracker)
+        self.pending_ring: Channel | None = None
+        self.handlers.update({
+            ami.NewCallerid: self.on_new_callerid_2,
+            ami.NewConnectedLine: self.on_new_connected_line,
+            ami.Newstate: self.on_newstate,
+            ami.LocalBridge: self.on_local_bridge,
+            ami.Hangup: self.on_hangup,
+            ami.DialBegin: self.on_dial_begin,
+            ami.DialState: self.on_dial_state,
+            ami.DialEnd: self.on_dial_end,
+            ami.BridgeCreate: self.on_bridge_create,
+            ami.BridgeEnter: self.on_bridge_enter,
+            ami.BridgeLeave: self.on_bridge_leave,
+            ami.BridgeDestroy: self.on_bridge_destroy,
+            ami.BridgeMerge: self.on_bridge_merge,
+            ami.AttendedTransfer: self.on_attended_transfer,
+            ami.BlindTransfer: self.on_blind_transfer,
+            ami.QueueCallerAbandon: self.on_queue_caller_abandon,
+            ami.AgentCalled: self.on_agent_called,
+            ami.LocalOptimizationBegin: self.on_local_optimization_begin,
+            ami.Pickup: self.on_pickup,
+        })
+
+    def handle(self, record: ami.AmiEvent) -> None:
+        """Apply a record; first flush a b_dial held back for a dial burst."""
+        if self.pending_ring is not None and not self._continues_burst(record):
+            self._flush_ring()
+        super().handle(record)
+
+    # -- channel identity -------------------------------------------------------
+
+    def on_newchannel(self, record: ami.Newchannel) -> None:
+        super().on_newchannel(record)
+        channel = self.tracker.channels.find(record.uniqueid, None)
+        if channel is not None and channel.uniqueid == channel.linkedid:
+            channel.side = "A"
+
+    def on_new_callerid_2(self, record: ami.NewCallerid) -> None:
+        channel = self.channel(record)
+        channel.caller_id = channel.caller_id.replace(
+            name=record.caller_id_name, number=record.caller_id_num,
+            is_public="Allowed" in record.cid_calling_pres if record.cid_calling_pres else True)
+
+    def on_new_connected_line(self, record: ami.NewConnectedLine) -> None:
+        channel = self.channel(record)
+        channel.connected_line = channel.connected_line.replace(
+            name=record.connected_line_name, number=record.connected_line_num or None)
+
+    def on_local_bridge(self, record: ami.LocalBridge) -> None:
+        one = self.tracker.channels.by_id(record.one_uniqueid, "LocalBridge")
+        two = self.tracker.channels.by_id(record.two_uniqueid, "LocalBridge")
+        one.fwd_local_bridge = two
+        two.back_local_bridge = one
+
+    # -- ringing ----------------------------------------------------------------
+
+    def on_newstate(self, record: ami.Newstate) -> None:
+        channel = self.channel(record)
+        old, new = channel.ami_state, record.state
+        if old == new:
+            return
+        channel.ami_state = new
+        if new == AST_STATE_UP:
+            self.tracker.step_if_allowed(channel, "answer")
+        elif new == AST_STATE_RINGING:
+            self.tracker.step_if_allowed(channel, "ring")
+        elif new == AST_STATE_RING or new == 3:
+            self.tracker.step_if_allowed(channel, "dial_out")
+        if channel.is_local:
+            return
+        if old == AST_STATE_DOWN and new in (AST_STATE_RINGING, AST_STATE_UP):
+            if channel.back_dial is not None:
+                self._b_ringing(channel)
+
+    def on_dial_state(self, record: ami.DialState) -> None:
+        """14+: RINGING/PROGRESS/PROCEEDING of a dial; early media rings too."""
+        target = self.tracker.channels.by_id(record.dest_uniqueid, "DialState")
+        status = record.dial_status.upper()
+        if status in ("RINGING", "PROGRESS") and not target.is_local:
+            target.early_media = target.early_media or status == "PROGRESS"
+            if target.back_dial is not None and not target.marks.b_dial_reported:
+                if target.ami_state != AST_STATE_UP:
+                    self.tracker.step_if_allowed(target, "ring")
+                self._b_ringing(target)
+
+    def on_dial_begin(self, record: ami.DialBegin) -> None:
+        registry = self.tracker.channels
+        destination = registry.by_id(record.dest_uniqueid, "DialBegin")
+        if not record.uniqueid:
+            destination.is_originated = True
+            return
+        channel = registry.by_id(record.uniqueid, "DialBegin")
+        channel.side = "A"
+        if destination.back_dial is not None and destination.back_dial is not channel:
+            self.tracker.trace(f"{destination.name} was already dialed by "
+                               f"{destination.back_dial.name}")
+            if destination in destination.back_dial.fwd_dials:
+                destination.back_dial.fwd_dials.remove(destination)
+        if destination not in channel.fwd_dials:
+            channel.fwd_dials.append(destination)
+        destination.back_dial = channel
+        if not destination.is_local and destination.ami_state == AST_STATE_RINGING:
+            self._b_ringing(destination)
+
+    def on_agent_called(self, record: ami.AgentCalled) -> None:
+        """Queues dial members through Local channels; DialBegin links them too."""
+
+    def _b_ringing(self, channel: Channel) -> None:
+        """A target rings: hold the b_dial until the dial burst is over."""
+        if channel.marks.b_dial_reported:
+            return
+        a_chan = dialing_channel(channel)
+        if self.pending_ring is not None and dialing_channel(self.pending_ring) is not a_chan:
+            self._flush_ring()
+        if self.pending_ring is None:
+            self.pending_ring = channel
+
+    def _continues_burst(self, record: ami.AmiEvent) -> bool:
+        """DialBegins from the same caller belong to the pending ring's burst."""
+        pending = self.pending_ring
+        if pending is None or not isinstance(record, ami.DialBegin) or not record.uniqueid:
+            return False
+        source = self.tracker.channels.find(record.uniqueid, None)
+        return source is not None and source is pending.back_dial
+
+    def _flush_ring(self) -> None:
+        channel = self.pending_ring
+        self.pending_ring = None
+        if channel is None or channel.marks.b_dial_reported or channel.uniqueid not in self.tracker.channels:
+            return
+        a_chan = dialing_channel(channel)
+        if a_chan.marks.pending_blind_transfer is not None:
+            self._blind_transfer_rings(channel, a_chan)
+        elif a_chan.is_originated and a_chan.fwd_dials and a_chan.fwd_local_bridge is not None:
+            self._originate_rings(channel, a_chan)
+        elif not a_chan.is_local:
+            ringing = [dial for dial in _dialed(a_chan) if not dial.marks.b_dial_reported
+                       and (dial.ami_state == AST_STATE_RINGING or dial.early_media
+                            or dial is channel or dial.back_dial is channel.back_dial)]
+            if not ringing:
+                return
+            for b_chan in ringing:
+                b_chan.marks.b_dial_reported = True
+            self.tracker.b_dial(a_chan.uniqueid, a_chan.caller_id, a_chan.exten,
+                                [dial.caller_id for dial in ringing])
+
+    def _originate_rings(self, channel: Channel, originating: Channel) -> None:
+        """Originate: the party called first is shown as the caller."""
+        local_two = originating.fwd_local_bridge
+        bridge = local_two.bridge if local_two is not None else None
+        callers = [peer for peer in (bridge.peers if bridge else []) if not peer.is_local]
+        if not callers:
+            return
+        a_chan = callers[0]
+        a_chan.exten = originating.fwd_dials[0].exten
+        a_chan.side = "A"
+        channel.marks.b_dial_reported = True
+        self.tracker.b_dial(a_chan.uniqueid, a_chan.caller_id, a_chan.exten, [channel.caller_id])
+
+    def on_dial_end(self, record: ami.DialEnd) -> None:
+        registry = self.tracker.channels
+        if not record.uniqueid:
+            return  # an Originate's dial: nothing to pull apart
+        channel = registry.by_id(record.uniqueid, "DialEnd")
+        destination = registry.by_id(record.dest_uniqueid, "DialEnd")
+        destination.dial_status = record.dial_status
+        if not destination.is_local:
+            if self.pending_ring is not None:
+                self._flush_ring()
+            a_chan = dialing_channel(destination)
+            if not a_chan.is_local and record.dial_status:
+                self.tracker.b_dial_end(a_chan.uniqueid, a_chan.caller_id, a_chan.exten,
+                                        [destination.caller_id], record.dial_status.lower())
+            a_chan.dial_status = record.dial_status
+        destination.back_dial = None
+        if destination in channel.fwd_dials:
+            channel.fwd_dials.remove(destination)
+
+    # -- bridges ------------------------------------------------------------------
+
+    def on_bridge_create(self, record: ami.BridgeCreate) -> None:
+        self.tracker.bridges.ensure(record.bridge_uniqueid, record.bridge_type,
+                                    record.technology, record.creator)
+
+    def on_bridge_enter(self, record: ami.BridgeEnter) -> None:
+        channel = self.channel(record)
+        bridge = self.tracker.bridges.ensure(record.bridge_uniqueid, record.bridge_type,
+                                             record.technology, record.creator)
+        if channel.bridge is not None and channel.bridge is not bridge:
+            channel.bridge.discard(channel)
+        bridge.add(channel)
+        channel.bridge = bridge
+        self.tracker.step_if_allowed(channel, "bridge")
+        if not bridge.is_holding:
+            self._maybe_up(channel)
+
+    def _maybe_up(self, channel: Channel) -> None:
+        peers = bridge_peers(channel)
+        if len(peers) < 2:
+            return
+        callers = {peer for peer in peers if peer.side == "A"}
+        targets = peers - callers
+        if len(callers) > 1:
+            # A-B, C-B, A-C style transfers leave two callers: the oldest
+            # channel (by its name's sequence number) stays the caller.
+            ordered = sorted(callers, key=lambda chan: chan.name.rsplit("-", 1)[-1])
+            caller = ordered.pop(0)
+            for other in ordered:
+                targets.add(other)
+                other.side = ""
+        elif not callers:
+            self.tracker.trace(f"bridge of {channel.name}: no caller among its parties")
+            return
+        else:
+            caller = next(iter(callers))
+        if len(targets) != 1:
+            self.tracker.trace(f"bridge of {channel.name}: {len(targets)} parties besides the "
+                               f"caller; a conference is not reported as a call")
+            return
+        target = next(iter(targets))
+        if not caller.marks.up_reported:
+            caller.marks.up_reported = True
+            self.tracker.up(caller.uniqueid, caller.caller_id, caller.exten, target.caller_id)
+
+    def on_bridge_leave(self, record: ami.BridgeLeave) -> None:
+        channel = self.channel(record)
+        bridge = self.tracker.bridges.find(record.bridge_uniqueid)
+        if bridge is not None:
+            bridge.discard(channel)
+        if channel.bridge is bridge:
+            channel.bridge = None
+            self.tracker.step_if_allowed(channel, "unbridge")
+
+    def on_bridge_destroy(self, record: ami.BridgeDestroy) -> None:
+        bridge = self.tracker.bridges.remove(record.bridge_uniqueid)
+        if bridge is not None:
+            for peer in list(bridge.peers):
+                if peer.bridge is bridge:
+                    peer.bridge = None
+
+    def on_bridge_merge(self, record: ami.BridgeMerge) -> None:
+        source = self.tracker.bridges.find(record.from_bridge)
+        target = self.tracker.bridges.ensure(record.to_bridge)
+        if source is None:
+            return
+        for peer in list(source.peers):
+            source.discard(peer)
+            target.add(peer)
+            peer.bridge = target
+
+    def on_local_optimization_begin(self, record: ami.LocalOptimizationBegin) -> None:
+        """A Local pair is optimized away; bridges will move the real channels."""
+
+    def on_pickup(self, record: ami.Pickup) -> None:
+        """Someone picked up a ringing target; the bridge that follows reports on_up."""
+
+    # -- endings ------------------------------------------------------------------
+
+    def on_queue_caller_abandon(self, record: ami.QueueCallerAbandon) -> None:
+        channel = self.channel(record)
+        self.tracker.queue_caller_abandon(channel.uniqueid, channel.caller_id, channel.exten,
+                                          record.queue)
+
+    def on_hangup(self, record: ami.Hangup) -> None:
+        channel = self.channel(record)
+        if self.pending_ring is not None:
+            self._flush_ring()
+        if not channel.is_local:
+            self._report_hangup(channel, record)
+        self.tracker.step(channel, "hang_up")
+        self.tracker.forget(channel)
+
+    def _report_hangup(self, channel: Channel, record: ami.Hangup) -> None:
+        details = {"cause": record.cause, "cause_txt": record.cause_txt,
+                   "tech_cause": record.tech_cause,
+                   "hangup_by": channel.hangup_requested_by,
+                   "dial_status": channel.dial_status}
+        if channel.marks.pending_blind_transfer is not None:
+            redirector = channel.marks.pending_blind_transfer
+            channel.marks.pending_blind_transfer = None
+            a_chan = redirector if redirector.side == "A" else channel
+            self.tracker.hangup(a_chan.uniqueid, a_chan.caller_id, a_chan.exten, "completed",
+                                **details)
+        elif channel.marks.hangup_reported:
+            pass
+        elif channel.side == "A":
+            reason = hangup_reason(record.cause, channel.ami_state == AST_STATE_UP,
+                                   unknown_causes=UNKNOWN_CAUSES_AMI2)
+            self.tracker.hangup(channel.uniqueid, channel.caller_id, channel.exten, reason,
+                                **details)

@@ -1,0 +1,169 @@
+"""What both AMI dialects share: channel identity, caller IDs, user events.
+
+A dialect is a ``Rules`` subclass with a dispatch table from record type to
+handler. Handlers read a record, look channels up in the tracker, move
+channel machines and report call events. They raise ``CacofoniskError``
+subclasses (e.g. ``UnknownChannel``) for input they cannot place; the
+manager turns those into trace messages.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from .. import events as ami
+from ..callerid import CallerId
+from ..constants import (AST_CAUSE_ANSWERED_ELSEWHERE, AST_CAUSE_CALL_REJECTED,
+                         AST_CAUSE_INTERWORKING, AST_CAUSE_NO_ANSWER,
+                         AST_CAUSE_NO_USER_RESPONSE, AST_CAUSE_NORMAL_CLEARING,
+                         AST_CAUSE_UNKNOWN, AST_CAUSE_USER_BUSY)
+from ..fsm.channel import Channel
+from ..tracker import Tracker
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any, Any], None]
+
+
+def account_code(value: str) -> int:
+    """AccountCode as the int CallerId.code holds (0 when not numeric)."""
+    value = value.strip()
+    return int(value) if value.isdigit() else 0
+
+
+def hangup_reason(cause: int, is_up: bool, *, unknown_causes: tuple[int, ...]) -> str:
+    """Map Asterisk's hangup cause to the hook's reason word.
+
+    Args:
+        cause: Q.850 cause of the caller's Hangup.
+        is_up: whether the caller's channel was answered.
+        unknown_causes: causes that mean "no real cause given" (1.x: 0;
+            2+: 0 and 127), read as completed when up, else cancelled.
+    """
+    if cause == AST_CAUSE_NORMAL_CLEARING:
+        return "completed" if is_up else "no-answer"
+    if cause == AST_CAUSE_USER_BUSY:
+        return "busy"
+    if cause in (AST_CAUSE_NO_USER_RESPONSE, AST_CAUSE_NO_ANSWER):
+        return "no-answer"
+    if cause == AST_CAUSE_ANSWERED_ELSEWHERE:
+        return "answered-elsewhere"
+    if cause == AST_CAUSE_CALL_REJECTED:
+        return "rejected"
+    if cause in unknown_causes:
+        return "completed" if is_up else "cancelled"
+    return "failed"
+
+
+UNKNOWN_CAUSES_AMI1 = (AST_CAUSE_UNKNOWN,)
+UNKNOWN_CAUSES_AMI2 = (AST_CAUSE_UNKNOWN, AST_CAUSE_INTERWORKING)
+
+
+class Rules:
+    """Handlers shared by both dialects; subclasses add their own table.
+
+    Attributes:
+        tracker: the state being changed.
+        name_first: look channels up by name before Uniqueid (1.x, where
+            events name channels and masquerades swap identities).
+    """
+
+    NAME: ClassVar[str] = ""
+    name_first: ClassVar[bool] = False
+
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+        self.handlers: dict[type[ami.AmiEvent], Handler] = {
+            ami.FullyBooted: self.on_fully_booted,
+            ami.Newchannel: self.on_newchannel,
+            ami.NewCallerid: self.on_new_callerid,
+            ami.NewAccountCode: self.on_new_account_code,
+            ami.Rename: self.on_rename,
+            ami.UserEvent: self.on_user_event,
+            ami.HangupRequest: self.on_hangup_request,
+            ami.SoftHangupRequest: self.on_hangup_request,
+        }
+
+    def handle(self, record: ami.AmiEvent) -> None:
+        """Apply one record (a no-op for types this dialect ignores)."""
+        handler = self.handlers.get(type(record))
+        if handler is not None:
+            handler(record)
+
+    # -- lookups ------------------------------------------------------------
+
+    def channel(self, record: Any, event: str = "") -> Channel:
+        """The channel a record is about (by Uniqueid/name as the dialect prefers)."""
+        uniqueid = getattr(record, "uniqueid", None)
+        name = getattr(record, "channel", None)
+        registry = self.tracker.channels
+        if self.name_first and name:
+            found = registry.find(None, name) or registry.find(uniqueid, None)
+        else:
+            found = registry.find(uniqueid, name)
+        if found is None:
+            return registry.by_id(uniqueid or name or "?", event or type(record).__name__)
+        return found
+
+    # -- shared handlers ------------------------------------------------------
+
+    def on_fully_booted(self, record: ami.FullyBooted) -> None:
+        """Every new AMI login starts with FullyBooted: only note it.
+
+        It does not mean Asterisk restarted (a recording has one per
+        login), so state is kept; the AmiRunner resyncs explicitly after
+        a reconnect.
+        """
+        self.tracker.trace("Connected to Asterisk")
+
+    def on_newchannel(self, record: ami.Newchannel) -> None:
+        registry = self.tracker.channels
+        if record.uniqueid in registry:
+            self.tracker.trace(f"duplicate Newchannel for {record.uniqueid}: ignored")
+            return
+        channel = Channel(
+            record.uniqueid, record.channel, ami_state=record.state,
+            caller_id=CallerId(code=account_code(record.account_code),
+                               name=record.caller_id_name, number=record.caller_id_num,
+                               is_public=True),
+            exten=record.exten, context=record.context, linkedid=record.linkedid,
+            connected_line=CallerId(name=record.connected_line_name,
+                                    number=record.connected_line_num or None),
+        )
+        registry.add(channel)
+
+    def on_new_callerid(self, record: ami.NewCallerid) -> None:
+        channel = self.channel(record)
+        cid = channel.caller_id
+        if record.caller_id_num == str(cid.code):
+            # A pickup sets CallerIDNum to the account code; showing that
+            # would leak it, so keep the number we had.
+            number = cid.number
+        else:
+            number = record.caller_id_num
+        channel.caller_id = cid.replace(name=record.caller_id_name, number=number,
+                                        is_public="Allowed" in record.cid_calling_pres)
+
+    def on_new_account_code(self, record: ami.NewAccountCode) -> None:
+        channel = self.channel(record)
+        if not channel.caller_id.code:
+            channel.caller_id = channel.caller_id.replace(code=account_code(record.account_code))
+
+    def on_rename(self, record: ami.Rename) -> None:
+        channel = self.channel(record)
+        self.tracker.channels.rename(channel, record.new_name)
+
+    def on_user_event(self, record: ami.UserEvent) -> None:
+        self.tracker.user_event(record.user_event, record.raw, record.uniqueid)
+
+    def on_hangup_request(self, record: ami.HangupRequest) -> None:
+        """Remember who asked for the hangup (for the call-event record)."""
+        channel = self.tracker.channels.find(record.uniqueid, record.channel or None)
+        if channel is None:
+            return  # harmless: it only enriches the hangup record
+        if isinstance(record, ami.SoftHangupRequest):
+            if not channel.hangup_requested_by:
+                channel.hangup_requested_by = "asterisk"
+        else:
+            channel.hangup_requested_by = "party"

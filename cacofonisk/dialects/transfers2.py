@@ -1,0 +1,187 @@
+"""AMI 2+ transfers: AttendedTransfer (every DestType) and BlindTransfer.
+
+* Any ``Result`` but Success: nothing happened; report nothing and leave
+  the calls as they were.
+* ``DestType: Bridge``: attended transfer; the transferee and the target
+  are given by ``TransfereeUniqueid``/``TransferTargetUniqueid`` (13.x
+  without them: found in the destination bridge by Linkedid).
+* ``DestType: App`` with ``DestApp: Dial`` (the target was still ringing):
+  a blonde transfer. With another application (Wait, Queue, VoiceMail
+  ...): an attended transfer to that extension (the destination is the
+  extension number, as no phone answered).
+* ``DestType: Link``: the two calls were joined through a Local channel
+  pair: an attended transfer whose parties are found behind it.
+* ``DestType: Threeway``: the transferer stays in a three-way bridge; not
+  a transfer, nothing is reported.
+* ``DestType: Fail``: nothing happened.
+* ``BlindTransfer``: remembered on the transferee until its new dial rings;
+  then reported as a blind transfer (its hangup before that ends the call).
+"""
+from __future__ import annotations
+
+from ..callerid import CallerId
+from .. import events as ami
+from ..fsm.channel import Channel
+from ..topology import bridge_peers, dialed_channels
+from ..tracker import Tracker
+
+
+class TransferRules:
+    """Mixin for Ami2Rules: the transfer handlers."""
+
+    tracker: Tracker
+
+    def on_blind_transfer(self, record: ami.BlindTransfer) -> None:
+        if record.result and record.result != "Success":
+            self.tracker.trace(f"blind transfer to {record.extension} failed "
+                               f"({record.result}): the call is unchanged")
+            return
+        registry = self.tracker.channels
+        transferer = registry.by_id(record.transferer, "BlindTransfer")
+        transferee = registry.by_id(record.transferee, "BlindTransfer")
+        transferee.marks.pending_blind_transfer = transferer
+        transferee.marks.up_reported = False
+        transferer.marks.hangup_reported = True
+        transferee.side = "A"
+        transferee.exten = record.extension
+        transferer.exten = record.extension
+
+    def _blind_transfer_rings(self, channel: Channel, a_chan: Channel) -> None:
+        transferer = a_chan.marks.pending_blind_transfer
+        a_chan.marks.pending_blind_transfer = None
+        if transferer is None:
+            return
+        target_chans = dialed_channels(a_chan, through_own_local=False)
+        for target in target_chans:
+            target.marks.b_dial_reported = True
+        self.tracker.cold_transfer(
+            a_chan.uniqueid, transferer.uniqueid, transferer.caller_id, a_chan.caller_id,
+            a_chan.exten, [target.caller_id for target in target_chans], kind="blind")
+
+    def on_attended_transfer(self, record: ami.AttendedTransfer) -> None:
+        if record.result and record.result != "Success":
+            self.tracker.trace(f"attended transfer failed ({record.result}): "
+                               f"the calls are unchanged")
+            return
+        registry = self.tracker.channels
+        orig = registry.by_id(record.orig_transferer, "AttendedTransfer")
+        second = registry.by_id(record.second_transferer, "AttendedTransfer")
+        dest_type = record.dest_type
+        if dest_type in ("Bridge", "Link"):
+            self._attended_to_bridge(record, orig, second)
+        elif dest_type == "App" and record.dest_app == "Dial":
+            self._blonde(record, orig, second)
+        elif dest_type == "App":
+            self._attended_to_app(record, orig, second)
+        elif dest_type == "Threeway":
+            self.tracker.trace(f"{second.name} made a three-way call: not a transfer")
+        else:
+            self.tracker.trace(f"attended transfer with DestType {dest_type!r}: "
+                               f"nothing was transferred")
+
+    def _parties(self, record: ami.AttendedTransfer, orig: Channel,
+                 second: Channel) -> tuple[Channel, Channel] | None:
+        registry = self.tracker.channels
+        transferee = registry.find(record.transferee, None) if record.transferee else None
+        target = registry.find(record.transfer_target, None) if record.transfer_target else None
+        if transferee is None or target is None:
+            bridge = self.tracker.bridges.find(record.dest_bridge)
+            peers = list(bridge.peers) if bridge is not None else []
+            if len(peers) < 2:
+                self.tracker.trace("attended transfer: destination bridge has too few "
+                                   "channels to tell the parties")
+                return None
+            one, two = peers[0], peers[1]
+            if one.linkedid == record.orig_transferer_linkedid:
+                transferee, target = one, two
+            elif two.linkedid == record.orig_transferer_linkedid:
+                transferee, target = two, one
+            else:
+                self.tracker.trace("attended transfer: cannot tell transferee from target")
+                return None
+        if transferee.is_local:
+            for peer in bridge_peers(transferee):
+                if peer not in (target, second, orig):
+                    transferee = peer
+        if target.is_local:
+            for peer in bridge_peers(target):
+                if peer not in (transferee, second, orig):
+                    target = peer
+        return transferee, target
+
+    def _end_transferer_calls(self, orig: Channel, second: Channel) -> None:
+        orig.marks.hangup_reported = True
+        second.marks.hangup_reported = True
+
+    def _merged_id(self, transferee: Channel, orig: Channel, second: Channel) -> str:
+        """The transferer's call that ends: the one not led by the transferee."""
+        for chan in (orig, second):
+            if chan.side == "A" and chan.uniqueid != transferee.uniqueid:
+                return chan.uniqueid
+        return second.uniqueid
+
+    def _merge_rest(self, call_id: str, orig: Channel, second: Channel) -> None:
+        for chan in (orig, second):
+            if chan.uniqueid != call_id:
+                self.tracker.merge(chan.uniqueid, call_id)
+
+    def _attended_to_bridge(self, record: ami.AttendedTransfer, orig: Channel,
+                            second: Channel) -> None:
+        parties = self._parties(record, orig, second)
+        if parties is None:
+            return
+        transferee, target = parties
+        transferee.side = "A"
+        transferee.exten = (record.second_transferer_exten or record.orig_transferer_exten
+                            or record.transfer_target_num)
+        target.side = ""
+        merged_id = self._merged_id(transferee, orig, second)
+        self.tracker.warm_transfer(transferee.uniqueid, merged_id, second.caller_id,
+                                   transferee.caller_id, target.caller_id)
+        self._merge_rest(transferee.uniqueid, orig, second)
+        self._end_transferer_calls(orig, second)
+
+    def _attended_to_app(self, record: ami.AttendedTransfer, orig: Channel,
+                         second: Channel) -> None:
+        """Transfer to an extension that runs an application (no phone answered)."""
+        registry = self.tracker.channels
+        transferee = registry.find(record.transferee, None) if record.transferee else None
+        if transferee is None:
+            peers = [peer for peer in bridge_peers(orig) if peer is not orig]
+            if len(peers) != 1:
+                self.tracker.trace("attended transfer to an application: cannot tell "
+                                   "the transferee")
+                return
+            transferee = peers[0]
+        exten = record.second_transferer_exten or second.exten
+        transferee.side = "A"
+        transferee.exten = exten
+        destination = CallerId(number=exten, is_public=True)
+        merged_id = self._merged_id(transferee, orig, second)
+        self.tracker.warm_transfer(transferee.uniqueid, merged_id, second.caller_id,
+                                   transferee.caller_id, destination)
+        self._merge_rest(transferee.uniqueid, orig, second)
+        self._end_transferer_calls(orig, second)
+
+    def _blonde(self, record: ami.AttendedTransfer, orig: Channel, second: Channel) -> None:
+        registry = self.tracker.channels
+        transferee = registry.find(record.transferee, None) if record.transferee else None
+        if transferee is None:
+            peers = [peer for peer in bridge_peers(orig) if peer is not orig]
+            if len(peers) != 1:
+                self.tracker.trace("blonde transfer: cannot tell the transferee")
+                return
+            transferee = peers[0]
+        transferee.marks.up_reported = False
+        transferee.side = "A"
+        transferee.exten = second.exten
+        targets = dialed_channels(second, through_own_local=False)
+        for chan in dialed_channels(transferee, through_own_local=False):
+            if chan not in targets:
+                targets.append(chan)
+        merged_id = self._merged_id(transferee, orig, second)
+        self.tracker.cold_transfer(transferee.uniqueid, merged_id, second.caller_id,
+                                   transferee.caller_id, transferee.exten,
+                                   [chan.caller_id for chan in targets], kind="blonde")
+        self._merge_rest(transferee.uniqueid, orig, second)
+        self._end_transferer_calls(orig, second)

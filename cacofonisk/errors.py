@@ -1,0 +1,96 @@
+"""The one exception hierarchy of cacofonisk.
+
+Everything the library raises on purpose derives from ``CacofoniskError``.
+Inside ``ChannelManager.on_event`` these are caught, reported through
+``trace_msg`` and logged; the event that caused them is dropped. None of
+them subclasses a builtin such as KeyError, so no ``except KeyError`` in user
+code catches them by accident.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class CacofoniskError(Exception):
+    """Base class of every error cacofonisk raises on purpose."""
+
+
+class MalformedEvent(CacofoniskError):
+    """An AMI event lacks a field we need, or a field has a bad value.
+
+    Args:
+        raw: the AMI event as received.
+        field: the AMI header that was missing or wrong.
+        problem: what was wrong with it.
+    """
+
+    def __init__(self, raw: Mapping[str, Any], field: str, problem: str = "missing") -> None:
+        self.raw = raw
+        self.field = field
+        self.problem = problem
+        name = _event_name(raw)
+        super().__init__(
+            f"{name} event: field {field!r} is {problem}; the event is ignored "
+            f"(check that Asterisk sends it, e.g. the AMI version and manager.conf)"
+        )
+
+
+class UnknownChannel(CacofoniskError):
+    """An event names a channel we have not seen (e.g. we joined mid-call).
+
+    Args:
+        key: the Uniqueid or channel name that was looked up.
+    """
+
+    def __init__(self, key: str, event: str = "") -> None:
+        self.key = key
+        where = f" in {event}" if event else ""
+        super().__init__(
+            f"unknown channel {key!r}{where}: it was created before we started "
+            f"listening, or its Newchannel was lost; the event is ignored"
+        )
+
+
+class UnknownBridge(CacofoniskError):
+    """An event names a bridge we have not seen."""
+
+    def __init__(self, key: str, event: str = "") -> None:
+        self.key = key
+        where = f" in {event}" if event else ""
+        super().__init__(f"unknown bridge {key!r}{where}; the event is ignored")
+
+
+class InvalidTransition(CacofoniskError):
+    """A state machine was asked for a transition its table does not allow.
+
+    Args:
+        model: a description of the channel or call.
+        state: the state it was in.
+        trigger: the trigger that is not allowed there.
+    """
+
+    def __init__(self, model: str, state: str, trigger: str) -> None:
+        self.model = model
+        self.state = state
+        self.trigger = trigger
+        super().__init__(f"{model}: cannot {trigger!r} in state {state!r}; the step is ignored")
+
+
+class ConfigurationError(CacofoniskError):
+    """Bad settings given by the user (a runner's hosts, a CLI option ...)."""
+
+
+class ConnectionFailed(CacofoniskError):
+    """A connection to an Asterisk server could not be made or was refused."""
+
+
+class AuthenticationFailed(ConnectionFailed):
+    """Asterisk refused the username or secret; retrying will not help."""
+
+
+def _event_name(raw: Mapping[str, Any]) -> str:
+    try:
+        return str(raw.get("Event") or "unnamed")
+    except Exception:  # a hostile mapping must not hide the real error
+        return "unnamed"

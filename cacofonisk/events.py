@@ -1,0 +1,637 @@
+"""AMI events parsed once into immutable records.
+
+This is the only module that knows AMI header names and the differences
+between AMI 1.x (Asterisk 1.8-11: ``UniqueID``, ``Channel1``) and AMI 2+
+(Asterisk 12-22: ``Uniqueid``, ``LocalOneUniqueid``). Everything after
+``parse()`` works with snake_case attributes.
+
+Each record class declares its fields with ``ami(...)``: the AMI header(s)
+it is read from (first present wins), a converter and a default. A field
+without a default is required: if it is missing, or its converter fails,
+``parse`` raises ``MalformedEvent`` naming the header. Header values may be
+lists (panoramisk turns a repeated header into a list); scalar fields take
+the first element.
+
+Records have no behaviour beyond construction: build them in tests directly
+(``Newstate(uniqueid='1.1', channel='SIP/a-1', state=4)``) or from AMI with
+``parse(raw)`` / ``Newstate.from_ami(raw)``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
+
+import attrs
+
+from .errors import MalformedEvent
+
+_REQUIRED = attrs.NOTHING
+_T = TypeVar("_T", bound="AmiEvent")
+
+
+def ami(*keys: str, conv: Callable[[str], Any] = str, default: Any = _REQUIRED) -> Any:
+    """Declare a record field read from AMI header ``keys`` (first present wins)."""
+    if default is _REQUIRED:
+        return attrs.field(metadata={"ami": keys, "conv": conv, "required": True})
+    return attrs.field(default=default, metadata={"ami": keys, "conv": conv, "required": False})
+
+
+def _first(value: Any) -> Any:
+    if isinstance(value, list):
+        return value[0] if value else ""
+    return value
+
+
+def _opt_int(value: str) -> int | None:
+    return int(value) if value not in ("", None) else None
+
+
+def _opt_float(value: str) -> float | None:
+    return float(value) if value not in ("", None) else None
+
+
+def _yes(value: str) -> bool:
+    return str(value).strip().lower() in ("yes", "true", "1")
+
+
+def _lines(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    return tuple(str(value).splitlines()) if value else ()
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class AmiEvent:
+    """Base of all records: the raw mapping and the AMI Timestamp.
+
+    Attributes:
+        raw: the event as received (kept for reporters; not compared).
+        timestamp: AMI ``Timestamp`` (seconds since the epoch) when the
+            server sends one (``timestampevents=yes``), else None.
+    """
+
+    EVENT: ClassVar[str] = ""
+    _SPEC: ClassVar[tuple[tuple[str, tuple[str, ...], Callable[[str], Any], bool], ...]] = ()
+
+    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False, kw_only=True)
+    timestamp: float | None = attrs.field(default=None, kw_only=True)
+
+    @classmethod
+    def from_ami(cls: type[_T], raw: Mapping[str, Any]) -> _T:
+        """Build the record from one AMI event; MalformedEvent if a field is bad."""
+        kwargs: dict[str, Any] = {}
+        for name, keys, conv, required in cls._SPEC:
+            value = None
+            for key in keys:
+                value = raw.get(key)
+                if value is not None:
+                    break
+            if value is None:
+                if required:
+                    raise MalformedEvent(raw, keys[0])
+                continue
+            try:
+                kwargs[name] = conv(value) if conv is _lines else conv(_first(value))
+            except (TypeError, ValueError) as err:
+                raise MalformedEvent(raw, keys[0], f"not valid ({value!r})") from err
+        stamp = raw.get("Timestamp")
+        if stamp is not None:
+            try:
+                kwargs["timestamp"] = float(_first(stamp))
+            except (TypeError, ValueError):
+                pass  # a bad clock value is not worth dropping the event for
+        return cls(raw=raw, **kwargs)
+
+
+def _register(cls: type[_T]) -> type[_T]:
+    spec = []
+    for field in attrs.fields(cls):
+        if "ami" in field.metadata:
+            md = field.metadata
+            spec.append((field.name, md["ami"], md["conv"], md["required"]))
+    cls._SPEC = tuple(spec)
+    RECORD_TYPES[cls.EVENT] = cls
+    return cls
+
+
+RECORD_TYPES: dict[str, type[AmiEvent]] = {}
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class GenericEvent(AmiEvent):
+    """Any event type we do not model; kept so reporters still see it."""
+
+    name: str = ""
+
+
+# -- channel life cycle (both dialects) ------------------------------------
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class FullyBooted(AmiEvent):
+    """Asterisk finished booting, or we (re)connected: ``Event: FullyBooted``."""
+
+    EVENT = "FullyBooted"
+    status: str = ami("Status", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class Newchannel(AmiEvent):
+    """A channel was created.
+
+    1.x: ``Channel: SIP/201-00000001, ChannelState: 0, CallerIDNum: 201,
+    AccountCode: 15001, Exten: 202, Uniqueid: host-1501851189.231``.
+    2+ adds ``Linkedid``, ``ConnectedLineNum`` and the rest of the snapshot.
+    """
+
+    EVENT = "Newchannel"
+    uniqueid: str = ami("Uniqueid", "UniqueID")
+    channel: str = ami("Channel")
+    state: int = ami("ChannelState", conv=int, default=0)
+    caller_id_num: str = ami("CallerIDNum", default="")
+    caller_id_name: str = ami("CallerIDName", default="")
+    account_code: str = ami("AccountCode", default="")
+    exten: str = ami("Exten", default="")
+    context: str = ami("Context", default="")
+    linkedid: str | None = ami("Linkedid", default=None)
+    connected_line_num: str = ami("ConnectedLineNum", default="")
+    connected_line_name: str = ami("ConnectedLineName", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class Newstate(AmiEvent):
+    """A channel changed state: ``ChannelState: 4`` (Ring), 5 (Ringing), 6 (Up)."""
+
+    EVENT = "Newstate"
+    uniqueid: str = ami("Uniqueid", "UniqueID")
+    channel: str = ami("Channel")
+    state: int = ami("ChannelState", conv=int)
+    caller_id_num: str = ami("CallerIDNum", default="")
+    caller_id_name: str = ami("CallerIDName", default="")
+    connected_line_num: str = ami("ConnectedLineNum", default="")
+    connected_line_name: str = ami("ConnectedLineName", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class NewCallerid(AmiEvent):
+    """Caller ID changed: ``CallerIDNum``, ``CallerIDName``, ``CID-CallingPres``."""
+
+    EVENT = "NewCallerid"
+    uniqueid: str = ami("Uniqueid", "UniqueID")
+    channel: str = ami("Channel")
+    caller_id_num: str = ami("CallerIDNum", default="")
+    caller_id_name: str = ami("CallerIDName", default="")
+    cid_calling_pres: str = ami("CID-CallingPres", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class NewAccountCode(AmiEvent):
+    """Account code changed: ``AccountCode: 15001``."""
+
+    EVENT = "NewAccountCode"
+    uniqueid: str = ami("Uniqueid", "UniqueID")
+    channel: str = ami("Channel")
+    account_code: str = ami("AccountCode", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class NewConnectedLine(AmiEvent):
+    """Connected line changed (2+): ``ConnectedLineNum``, ``ConnectedLineName``."""
+
+    EVENT = "NewConnectedLine"
+    uniqueid: str = ami("Uniqueid")
+    channel: str = ami("Channel")
+    connected_line_num: str = ami("ConnectedLineNum", default="")
+    connected_line_name: str = ami("ConnectedLineName", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class Rename(AmiEvent):
+    """A channel got a new name (1.x masquerades): ``Newname``."""
+
+    EVENT = "Rename"
+    uniqueid: str = ami("Uniqueid", "UniqueID")
+    channel: str = ami("Channel", "Oldname")
+    new_name: str = ami("Newname")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class Hangup(AmiEvent):
+    """A channel is gone: ``Cause: 16``, ``Cause-txt``, and (22+) ``TechCause``."""
+
+    EVENT = "Hangup"
+    uniqueid: str = ami("Uniqueid", "UniqueID")
+    channel: str = ami("Channel")
+    cause: int = ami("Cause", conv=int, default=0)
+    cause_txt: str = ami("Cause-txt", default="")
+    tech_cause: int | None = ami("TechCause", conv=_opt_int, default=None)
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class HangupRequest(AmiEvent):
+    """A hangup was asked for from the channel's own side (the party hung up)."""
+
+    EVENT = "HangupRequest"
+    uniqueid: str = ami("Uniqueid", "UniqueID")
+    channel: str = ami("Channel", default="")
+    cause: int | None = ami("Cause", conv=_opt_int, default=None)
+    tech_cause: int | None = ami("TechCause", conv=_opt_int, default=None)
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class SoftHangupRequest(HangupRequest):
+    """A hangup was asked for by Asterisk (dialplan, bridge, transfer)."""
+
+    EVENT = "SoftHangupRequest"
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class UserEvent(AmiEvent):
+    """A ``UserEvent(Name,...)`` from the dialplan, passed through to reporters."""
+
+    EVENT = "UserEvent"
+    user_event: str = ami("UserEvent", default="")
+    uniqueid: str | None = ami("Uniqueid", "UniqueID", default=None)
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class LocalBridge(AmiEvent):
+    """The two halves of a Local channel were joined.
+
+    1.x: ``Channel1/Channel2``, ``Uniqueid1/Uniqueid2``.
+    2+: ``LocalOneChannel/LocalTwoChannel``, ``LocalOneUniqueid/LocalTwoUniqueid``.
+    """
+
+    EVENT = "LocalBridge"
+    one_uniqueid: str = ami("LocalOneUniqueid", "Uniqueid1")
+    two_uniqueid: str = ami("LocalTwoUniqueid", "Uniqueid2")
+    one_channel: str = ami("LocalOneChannel", "Channel1", default="")
+    two_channel: str = ami("LocalTwoChannel", "Channel2", default="")
+    optimization: bool = ami("LocalOptimization", conv=_yes, default=False)
+
+
+# -- AMI 1.x only ----------------------------------------------------------
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class Dial(AmiEvent):
+    """1.x dial: ``SubEvent: Begin`` (``UniqueID``, ``DestUniqueID``) or ``End``."""
+
+    EVENT = "Dial"
+    sub_event: str = ami("SubEvent")
+    uniqueid: str = ami("UniqueID", "Uniqueid")
+    channel: str = ami("Channel", default="")
+    dest_uniqueid: str = ami("DestUniqueID", "DestUniqueid", default="")
+    destination: str = ami("Destination", default="")
+    dial_string: str = ami("Dialstring", "DialString", default="")
+    dial_status: str = ami("DialStatus", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class Bridge(AmiEvent):
+    """1.x two-party bridge: ``Bridgestate: Link`` or ``Unlink``."""
+
+    EVENT = "Bridge"
+    bridge_state: str = ami("Bridgestate")
+    channel1: str = ami("Channel1")
+    channel2: str = ami("Channel2")
+    uniqueid1: str = ami("Uniqueid1", default="")
+    uniqueid2: str = ami("Uniqueid2", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class Link(Bridge):
+    """Asterisk 1.4-style ``Event: Link`` (same fields as Bridge)."""
+
+    EVENT = "Link"
+    bridge_state: str = ami("Bridgestate", default="Link")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class Unlink(Bridge):
+    """Asterisk 1.4-style ``Event: Unlink``."""
+
+    EVENT = "Unlink"
+    bridge_state: str = ami("Bridgestate", default="Unlink")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class Masquerade(AmiEvent):
+    """1.x: the Clone's guts move into the Original (pickup, transfers)."""
+
+    EVENT = "Masquerade"
+    clone: str = ami("Clone")
+    clone_state: str = ami("CloneState", default="")
+    original: str = ami("Original")
+    original_state: str = ami("OriginalState", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class Transfer(AmiEvent):
+    """1.x transfer: ``TransferType: Attended`` or ``Blind``, ``TargetChannel``."""
+
+    EVENT = "Transfer"
+    transfer_type: str = ami("TransferType")
+    channel: str = ami("Channel")
+    uniqueid: str = ami("Uniqueid", "UniqueID", default="")
+    target_channel: str = ami("TargetChannel")
+    target_uniqueid: str = ami("TargetUniqueid", default="")
+    transfer_exten: str = ami("TransferExten", default="")
+
+
+# -- queues and agents (both dialects) -------------------------------------
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class AgentCalled(AmiEvent):
+    """A queue rings a member.
+
+    1.x: ``ChannelCalling`` (the caller), ``DestinationChannel`` (the member leg).
+    2+: ``Uniqueid`` (caller), ``DestUniqueid`` (member leg).
+    """
+
+    EVENT = "AgentCalled"
+    channel: str = ami("ChannelCalling", "Channel", default="")
+    dest_channel: str = ami("DestinationChannel", "DestChannel", default="")
+    uniqueid: str = ami("Uniqueid", default="")
+    dest_uniqueid: str = ami("DestUniqueid", default="")
+    queue: str = ami("Queue", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class AgentConnect(AmiEvent):
+    """A queue member answered."""
+
+    EVENT = "AgentConnect"
+    uniqueid: str = ami("Uniqueid", default="")
+    dest_uniqueid: str = ami("DestUniqueid", default="")
+    queue: str = ami("Queue", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class AgentComplete(AgentConnect):
+    """A queue member's call ended: ``Reason: caller|agent|transfer``."""
+
+    EVENT = "AgentComplete"
+    reason: str = ami("Reason", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class QueueCallerJoin(AmiEvent):
+    """A caller entered a queue."""
+
+    EVENT = "QueueCallerJoin"
+    uniqueid: str = ami("Uniqueid")
+    queue: str = ami("Queue", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class QueueCallerLeave(QueueCallerJoin):
+    """A caller left a queue (answered, or abandoned: see QueueCallerAbandon)."""
+
+    EVENT = "QueueCallerLeave"
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class QueueCallerAbandon(QueueCallerJoin):
+    """A caller hung up while waiting in a queue."""
+
+    EVENT = "QueueCallerAbandon"
+
+
+# -- AMI 2+ only -----------------------------------------------------------
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class DialBegin(AmiEvent):
+    """2+: ``Uniqueid`` (absent for an Originate) starts dialing ``DestUniqueid``."""
+
+    EVENT = "DialBegin"
+    dest_uniqueid: str = ami("DestUniqueid")
+    uniqueid: str | None = ami("Uniqueid", default=None)
+    dest_channel: str = ami("DestChannel", default="")
+    dial_string: str = ami("DialString", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class DialState(AmiEvent):
+    """14+: progress of a dial: ``DialStatus: RINGING|PROCEEDING|PROGRESS``."""
+
+    EVENT = "DialState"
+    dest_uniqueid: str = ami("DestUniqueid")
+    uniqueid: str | None = ami("Uniqueid", default=None)
+    dial_status: str = ami("DialStatus", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class DialEnd(AmiEvent):
+    """2+: a dial ended: ``DialStatus: ANSWER|BUSY|CANCEL|NOANSWER|CHANUNAVAIL...``."""
+
+    EVENT = "DialEnd"
+    dest_uniqueid: str = ami("DestUniqueid")
+    uniqueid: str | None = ami("Uniqueid", default=None)
+    dial_status: str = ami("DialStatus", default="")
+    forward: str = ami("Forward", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class BridgeCreate(AmiEvent):
+    """2+: a bridge exists: ``BridgeUniqueid``, ``BridgeType: basic|holding``."""
+
+    EVENT = "BridgeCreate"
+    bridge_uniqueid: str = ami("BridgeUniqueid")
+    bridge_type: str = ami("BridgeType", default="")
+    technology: str = ami("BridgeTechnology", default="")
+    creator: str = ami("BridgeCreator", default="")
+    name: str = ami("BridgeName", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class BridgeDestroy(BridgeCreate):
+    """2+: a bridge is gone."""
+
+    EVENT = "BridgeDestroy"
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class BridgeEnter(BridgeCreate):
+    """2+: ``Uniqueid`` joined ``BridgeUniqueid`` (``SwapUniqueid``: it replaced one)."""
+
+    EVENT = "BridgeEnter"
+    uniqueid: str = ami("Uniqueid", default="")
+    channel: str = ami("Channel", default="")
+    swap_uniqueid: str = ami("SwapUniqueid", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class BridgeLeave(BridgeEnter):
+    """2+: ``Uniqueid`` left ``BridgeUniqueid``."""
+
+    EVENT = "BridgeLeave"
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class BridgeMerge(AmiEvent):
+    """2+: every channel of ``FromBridgeUniqueid`` moved into ``ToBridgeUniqueid``."""
+
+    EVENT = "BridgeMerge"
+    to_bridge: str = ami("ToBridgeUniqueid")
+    from_bridge: str = ami("FromBridgeUniqueid")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class AttendedTransfer(AmiEvent):
+    """2+: an attended (or blonde) transfer ended.
+
+    ``Result: Success|Fail|Invalid|Not Permitted``; ``DestType: Bridge|App|
+    Link|Threeway|Fail``; the original call's transferer
+    (``OrigTransferer*``), the consultation call's (``SecondTransferer*``),
+    and where Asterisk tells them the transferee and the target.
+    """
+
+    EVENT = "AttendedTransfer"
+    result: str = ami("Result", default="")
+    dest_type: str = ami("DestType", default="")
+    dest_app: str = ami("DestApp", default="")
+    dest_bridge: str = ami("DestBridgeUniqueid", default="")
+    orig_transferer: str = ami("OrigTransfererUniqueid", default="")
+    orig_transferer_exten: str = ami("OrigTransfererExten", default="")
+    orig_transferer_linkedid: str = ami("OrigTransfererLinkedid", default="")
+    orig_bridge: str = ami("OrigBridgeUniqueid", default="")
+    second_transferer: str = ami("SecondTransfererUniqueid", default="")
+    second_transferer_exten: str = ami("SecondTransfererExten", default="")
+    second_bridge: str = ami("SecondBridgeUniqueid", default="")
+    transferee: str = ami("TransfereeUniqueid", default="")
+    transfer_target: str = ami("TransferTargetUniqueid", default="")
+    transfer_target_num: str = ami("TransferTargetCallerIDNum", default="")
+    local_one: str = ami("LocalOneUniqueid", default="")
+    local_two: str = ami("LocalTwoUniqueid", default="")
+    is_external: bool = ami("IsExternal", conv=_yes, default=False)
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class BlindTransfer(AmiEvent):
+    """2+: ``TransfererUniqueid`` sent ``TransfereeUniqueid`` to ``Extension``."""
+
+    EVENT = "BlindTransfer"
+    result: str = ami("Result", default="")
+    transferer: str = ami("TransfererUniqueid", default="")
+    transferee: str = ami("TransfereeUniqueid", default="")
+    extension: str = ami("Extension", default="")
+    context: str = ami("Context", default="")
+    bridge_uniqueid: str = ami("BridgeUniqueid", default="")
+    is_external: bool = ami("IsExternal", conv=_yes, default=False)
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class LocalOptimizationBegin(AmiEvent):
+    """2+: a Local channel pair is being optimized out of the path."""
+
+    EVENT = "LocalOptimizationBegin"
+    one_uniqueid: str = ami("LocalOneUniqueid")
+    two_uniqueid: str = ami("LocalTwoUniqueid")
+    source_uniqueid: str = ami("SourceUniqueid", default="")
+    dest_uniqueid: str = ami("DestUniqueId", "DestUniqueid", default="")
+    id: str = ami("Id", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class LocalOptimizationEnd(AmiEvent):
+    """2+: the optimization finished (``Success: Yes|No``)."""
+
+    EVENT = "LocalOptimizationEnd"
+    one_uniqueid: str = ami("LocalOneUniqueid")
+    two_uniqueid: str = ami("LocalTwoUniqueid")
+    success: bool = ami("Success", conv=_yes, default=False)
+    id: str = ami("Id", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class Pickup(AmiEvent):
+    """2+: ``Uniqueid`` picked up the ringing ``TargetUniqueid``."""
+
+    EVENT = "Pickup"
+    uniqueid: str = ami("Uniqueid")
+    target_uniqueid: str = ami("TargetUniqueid")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class Hold(AmiEvent):
+    """2+: a channel put its call on hold."""
+
+    EVENT = "Hold"
+    uniqueid: str = ami("Uniqueid")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class Unhold(Hold):
+    """2+: a channel took its call off hold."""
+
+    EVENT = "Unhold"
+
+
+# Events that exist in only one dialect; the first one seen decides.
+AMI1_ONLY = frozenset({"Dial", "Bridge", "Link", "Unlink", "Masquerade", "Transfer"})
+AMI2_ONLY = frozenset({
+    "DialBegin", "DialEnd", "DialState", "BridgeCreate", "BridgeEnter", "BridgeLeave",
+    "BridgeDestroy", "BridgeMerge", "AttendedTransfer", "BlindTransfer",
+    "LocalOptimizationBegin", "LocalOptimizationEnd", "NewConnectedLine", "Pickup",
+})
+
+
+def event_name(raw: Mapping[str, Any]) -> str:
+    """The ``Event`` header of a raw AMI event ('' when absent)."""
+    name = raw.get("Event")
+    if name is None:
+        name = raw.get("event")
+    return str(_first(name)) if name is not None else ""
+
+
+def parse(raw: Mapping[str, Any]) -> AmiEvent:
+    """Turn one raw AMI event into its record.
+
+    Returns a ``GenericEvent`` for event types we do not model.
+
+    Raises:
+        MalformedEvent: a required field is missing or not valid.
+    """
+    name = event_name(raw)
+    cls = RECORD_TYPES.get(name)
+    if cls is None:
+        return GenericEvent(raw=raw, name=name)
+    return cls.from_ami(raw)

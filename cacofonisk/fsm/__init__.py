@@ -1,0 +1,1 @@
+"""State machines of channels and calls, defined once as tables (see engine.py)."""

@@ -1,0 +1,101 @@
+"""The call machine: the conversation that a caller's channels form.
+
+This machine is the only emitter of call events: every reporter hook call
+is the ``after`` callback of one of its transitions, which appends the
+record it was given to the manager's outbox. The dialect rules decide
+*what* happened; this table decides whether it may happen in the call's
+state (nothing after the hangup, no answer of a merged call ...).
+
+Transitions, in words (``cacofonisk diagram call -o call.svg`` draws them)::
+
+    new|ringing|up|transferred  --ring------>  ringing      on_b_dial
+    any live                    --dial_end-->  (stays)      on_b_dial_end
+    new|ringing|up|transferred  --answer---->  up           on_up
+    new|ringing|up|transferred  --transfer-->  transferred  on_warm/cold/blind/blonde_transfer
+    any live                    --abandon--->  (stays)      on_queue_caller_abandon
+    any live                    --merge----->  merged       (the other call of a transfer; no hook)
+    any live                    --end------->  ended        on_hangup
+
+``merged`` and ``ended`` are final: the registry frees the call once the
+channel that anchors it (the one whose Uniqueid is the call id) is gone.
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+from ..calls import CallEvent
+from .engine import MachineDef, Rule, Step, define
+
+
+class CallState(Enum):
+    """Where a call is in its life."""
+
+    #: known (a caller exists) but nothing reported yet
+    NEW = "new"
+    #: B side ringing (on_b_dial sent)
+    RINGING = "ringing"
+    #: answered (on_up sent)
+    UP = "up"
+    #: the result of a transfer, waiting for its new party
+    TRANSFERRED = "transferred"
+    #: absorbed into another call by a transfer
+    MERGED = "merged"
+    #: on_hangup sent
+    ENDED = "ended"
+
+
+def _emit(step: Step) -> None:
+    """Append the call event handed to ``fire`` to the outbox, numbered."""
+    record: CallEvent = step.data["record"]
+    call: Call = step.model
+    call.path.append(step.trigger)
+    step.data["outbox"].append((call, record))
+
+
+def _note(step: Step) -> None:
+    step.model.path.append(step.trigger)
+
+
+_C = CallState
+_LIVE = (_C.NEW, _C.RINGING, _C.UP, _C.TRANSFERRED)
+
+CALL_RULES: tuple[Rule, ...] = (
+    Rule("ring", _LIVE, _C.RINGING, (_emit,)),
+    Rule("dial_end", _LIVE, None, (_emit,)),
+    Rule("answer", _LIVE, _C.UP, (_emit,)),
+    Rule("transfer", _LIVE, _C.TRANSFERRED, (_emit,)),
+    Rule("abandon", _LIVE, None, (_emit,)),
+    Rule("merge", _LIVE, _C.MERGED, (_note,)),
+    Rule("end", _LIVE, _C.ENDED, (_emit,)),
+)
+
+CALL_MACHINE: MachineDef[CallState] = define("call", CallState, CallState.NEW, CALL_RULES)
+
+FINAL_STATES = frozenset({CallState.MERGED, CallState.ENDED})
+
+
+class Call:
+    """One call, keyed by its call id.
+
+    Attributes:
+        call_id: the Uniqueid of the channel that started it.
+        state: the machine state (CallState).
+        path: the triggers it went through, in order (for diagrams).
+        seq: number of call events emitted so far (for ``event_id``).
+    """
+
+    __slots__ = ("call_id", "state", "path", "seq")
+
+    def __init__(self, call_id: str) -> None:
+        self.call_id = call_id
+        self.state = CallState.NEW
+        self.path: list[str] = []
+        self.seq = 0
+
+    def __repr__(self) -> str:
+        return f"<Call {self.call_id} {self.state.value}>"
+
+    @property
+    def is_final(self) -> bool:
+        """Merged or ended: nothing more will be reported for it."""
+        return self.state in FINAL_STATES

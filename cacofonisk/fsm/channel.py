@@ -1,0 +1,184 @@
+"""The channel machine: what one Asterisk channel is doing.
+
+Transitions, in words (draw them with ``cacofonisk diagram channel -o channel.svg``)::
+
+    down      --dial_out-->  dialing    the A side hears the ring tone (Newstate Ring/Dialing)
+    down      --ring------>  ringing    the B side's phone rings (Newstate Ringing, DialState)
+    down|dialing|ringing --answer--> up
+    any live  --bridge---->  bridged    audio flows to another channel (1.x Link, 2+ BridgeEnter)
+    bridged   --unbridge-->  up         (1.x Unlink, 2+ BridgeLeave)
+    any live  --masquerade-> masqueraded  its guts moved into another channel (1.x)
+    any       --hang_up--->  hung_up    (Hangup); the registry then forgets the channel
+
+``Channel.ami_state`` keeps Asterisk's own ChannelState number beside the
+machine state, because the dialect rules need to know, e.g., whether a
+channel went from Down straight to Up.
+"""
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from ..callerid import CallerId
+from .engine import MachineDef, Rule, define
+
+if TYPE_CHECKING:
+    from ..bridges import Bridge
+
+
+class ChannelState(Enum):
+    """Where a channel is in its life."""
+
+    #: created, not ringing yet
+    DOWN = "down"
+    #: the calling side, waiting for the other end (Ring / Dialing)
+    DIALING = "dialing"
+    #: the called side's phone rings (or plays early media)
+    RINGING = "ringing"
+    #: answered
+    UP = "up"
+    #: in a bridge with at least one other channel
+    BRIDGED = "bridged"
+    #: its identity was taken over by another channel (1.x Masquerade)
+    MASQUERADED = "masqueraded"
+    #: gone
+    HUNG_UP = "hung_up"
+
+
+_S = ChannelState
+_LIVE = (_S.DOWN, _S.DIALING, _S.RINGING, _S.UP, _S.BRIDGED)
+
+CHANNEL_RULES: tuple[Rule, ...] = (
+    Rule("dial_out", (_S.DOWN,), _S.DIALING),
+    Rule("ring", (_S.DOWN, _S.DIALING), _S.RINGING),
+    Rule("answer", (_S.DOWN, _S.DIALING, _S.RINGING), _S.UP),
+    Rule("bridge", _LIVE, _S.BRIDGED),
+    Rule("unbridge", (_S.BRIDGED,), _S.UP),
+    Rule("masquerade", _LIVE, _S.MASQUERADED),
+    Rule("hang_up", _LIVE + (_S.MASQUERADED,), _S.HUNG_UP),
+)
+
+CHANNEL_MACHINE: MachineDef[ChannelState] = define(
+    "channel", ChannelState, ChannelState.DOWN, CHANNEL_RULES)
+
+
+class Marks:
+    """What the call rules have already said about a channel.
+
+    Kept in its own object because a 1.x masquerade makes the surviving
+    channel share it with the one it swallowed (as the 2017 code shared
+    its ``custom`` dict): a transfer marked on the clone applies to the
+    original.
+
+    Attributes:
+        b_dial_reported: on_b_dial already covered this ringing channel; set
+            by the b_dial rules, cleared when it rings again (1.x) or when a
+            transfer makes its call ring anew.
+        pending_blind_transfer: the transferer of a blind transfer whose
+            new dial has not rung yet (set by Transfer/BlindTransfer,
+            cleared by the first ring or the hangup).
+        hangup_reported: the call this channel led already ended for the
+            user (it transferred it away); its own Hangup reports nothing.
+        up_reported: 2+: on_up was sent for the call this caller leads;
+            cleared by a blind or blonde transfer.
+    """
+
+    __slots__ = ("b_dial_reported", "pending_blind_transfer", "hangup_reported", "up_reported")
+
+    def __init__(self) -> None:
+        self.b_dial_reported = False
+        self.pending_blind_transfer: Channel | None = None
+        self.hangup_reported = False
+        self.up_reported = False
+
+
+class Channel:
+    """One Asterisk channel, as far as the tracker knows it.
+
+    Plain slotted class (a state-machine model must be mutable). Links to
+    other channels are direct references; the registry drops them when the
+    channel hangs up.
+
+    Attributes:
+        uniqueid: Asterisk's Uniqueid; never changes.
+        name: channel name (``SIP/201-00000001``); changes on Rename.
+        linkedid: 2+ Linkedid (the first channel of the conversation).
+        state: the machine state (ChannelState).
+        ami_state: Asterisk's ChannelState number.
+        exten: the extension the channel dialed (the number a caller typed).
+        caller_id: who this channel is.
+        connected_line: who Asterisk says is on the other end (2+).
+        custom: free-form user data; survives a masquerade (2017 README).
+        fwd_local_bridge / back_local_bridge: for a Local channel half, the
+            other half (``;1`` -> ``;2`` forward).
+        back_dial: the channel that dials this one (set by Dial Begin /
+            DialBegin / AgentCalled, cleared by DialEnd or hangup).
+        fwd_dials: channels this one dials.
+        linked: 1.x peers bridged to this one (Bridge Link).
+        bridge: 2+ bridge this channel is in.
+        side: 'A' once it behaves as a caller, 'B' as a callee, '' unknown.
+        is_originated: 2+: created by an Originate (DialBegin without a source).
+        marks: what the call rules already reported about it (see Marks).
+        dial_status: the last DialStatus of a dial to this channel.
+        hangup_requested_by: 'caller side' / 'asterisk' from (Soft)HangupRequest.
+    """
+
+    __slots__ = (
+        "uniqueid", "name", "linkedid", "state", "ami_state", "exten", "context",
+        "caller_id", "connected_line", "custom", "fwd_local_bridge",
+        "back_local_bridge", "back_dial", "fwd_dials", "linked", "bridge", "side",
+        "is_originated", "marks", "dial_status", "hangup_requested_by",
+        "early_media", "resumed",
+    )
+
+    def __init__(self, uniqueid: str, name: str, *, ami_state: int = 0,
+                 caller_id: CallerId | None = None, exten: str = "",
+                 context: str = "", linkedid: str | None = None,
+                 connected_line: CallerId | None = None) -> None:
+        self.uniqueid = uniqueid
+        self.name = name
+        self.linkedid = linkedid if linkedid is not None else uniqueid
+        self.state = ChannelState.DOWN
+        self.ami_state = ami_state
+        self.exten = exten
+        self.context = context
+        self.caller_id = caller_id or CallerId()
+        self.connected_line = connected_line or CallerId()
+        self.custom: dict[str, Any] = {}
+        self.fwd_local_bridge: Channel | None = None
+        self.back_local_bridge: Channel | None = None
+        self.back_dial: Channel | None = None
+        self.fwd_dials: list[Channel] = []
+        self.linked: list[Channel] = []
+        self.bridge: Bridge | None = None
+        self.side = ""
+        self.is_originated = False
+        self.marks = Marks()
+        self.dial_status = ""
+        self.hangup_requested_by = ""
+        self.early_media = False
+        self.resumed = False
+
+    def __repr__(self) -> str:
+        return (f"<Channel {self.name} id={self.uniqueid} {self.state.value} "
+                f"ami_state={self.ami_state} cli={self.caller_id} exten={self.exten!r}>")
+
+    @property
+    def is_local(self) -> bool:
+        """A half of a Local channel pair (``Local/...;1`` or ``;2``)."""
+        return self.name.startswith("Local/")
+
+    @property
+    def is_zombie(self) -> bool:
+        """A 1.x channel left over from a masquerade."""
+        return self.name.endswith("<ZOMBIE>")
+
+    @property
+    def is_relevant(self) -> bool:
+        """A real party (any technology but Local) that is not a zombie."""
+        return not self.is_local and not self.is_zombie
+
+    @property
+    def is_up(self) -> bool:
+        """Asterisk says the channel is answered (ChannelState 6)."""
+        return self.ami_state == 6

@@ -1,0 +1,214 @@
+"""ChannelManager: the error boundary between AMI events and reporter hooks.
+
+For each AMI event: ``reporter.trace_ami(event)``; skip it by name if no
+rule uses it; parse it into a record (``events.parse``); detect the
+dialect; let the dialect's rules apply it to the tracker; then drain the
+tracker's trace messages and call events to the reporter; finally
+``reporter.on_event(event)``.
+
+Nothing raises out of ``on_event``: a ``CacofoniskError`` (malformed
+event, unknown channel ...) becomes a ``trace_msg`` and a log warning and
+the event is dropped; any other exception is a bug, logged with its
+traceback and re-raised only with ``strict=True`` (tests). A reporter hook
+that raises is logged and reported, and the remaining hooks still run.
+Under panoramisk an exception here would drop the AMI connection.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from . import calls
+from . import events as ami
+from .dialects.ami1 import Ami1Rules
+from .dialects.ami2 import Ami2Rules
+from .dialects.common import Rules
+from .errors import CacofoniskError
+from .fsm.call import Call
+from .fsm.channel import Channel
+from .resync import resync_tracker
+from .reporters.base import deliver
+from .tracker import Tracker
+
+log = logging.getLogger(__name__)
+
+_DIALECTS: dict[str, type[Rules]] = {"ami1": Ami1Rules, "ami2": Ami2Rules}
+
+
+def _interesting(*rule_types: type[Rules]) -> frozenset[str]:
+    names: set[str] = set()
+    for rules_type in rule_types:
+        rules = rules_type(Tracker())
+        names.update(record_type.EVENT for record_type in rules.handlers)
+    return frozenset(names)
+
+
+class ChannelManager:
+    """Follows the channels and calls of ONE Asterisk server.
+
+    Args:
+        reporter: receives trace messages, call-event hooks and the raw
+            events (see ``cacofonisk.reporters.BaseReporter``).
+        server: a name for the server, copied onto every call event.
+        strict: re-raise unexpected exceptions (bugs) instead of only
+            logging them. For tests.
+        dialect: 'ami1' or 'ami2' to force a dialect; by default it is
+            detected from the events themselves (``Linkedid`` headers and
+            event types that exist in only one dialect).
+    """
+
+    #: Every AMI event name some rule consumes; others may be skipped.
+    INTERESTING_EVENTS: frozenset[str] = _interesting(Ami1Rules, Ami2Rules)
+
+    def __init__(self, reporter: Any, *, server: str = "", strict: bool = False,
+                 dialect: str | None = None) -> None:
+        if dialect is not None and dialect not in _DIALECTS:
+            raise ValueError(f"dialect must be one of {sorted(_DIALECTS)}, not {dialect!r}")
+        self._reporter = reporter
+        self.server = server
+        self.strict = strict
+        self._tracker = Tracker(server)
+        self._forced = dialect is not None
+        self._dialect = dialect or "ami1"
+        self._detected = self._forced
+        self._rules: Rules = _DIALECTS[self._dialect](self._tracker)
+
+    def __repr__(self) -> str:
+        return (f"<ChannelManager server={self.server!r} dialect={self.dialect} "
+                f"channels={len(self._tracker.channels)} calls={len(self._tracker.calls)}>")
+
+    # -- what it knows --------------------------------------------------------
+
+    @property
+    def dialect(self) -> str:
+        """'ami1' or 'ami2' once known ('unknown' before the first telling event)."""
+        return self._dialect if self._detected else "unknown"
+
+    @property
+    def channels(self) -> list[Channel]:
+        """The live channels (a new list)."""
+        return list(self._tracker.channels)
+
+    @property
+    def calls(self) -> list[Call]:
+        """The calls in flight (a new list)."""
+        return list(self._tracker.calls)
+
+    @property
+    def bridges(self) -> list[Any]:
+        """The known 2+ bridges (a new list)."""
+        return list(self._tracker.bridges)
+
+    def is_idle(self) -> bool:
+        """No channel, call or bridge is held: nothing leaks."""
+        tracker = self._tracker
+        return not (len(tracker.channels) or len(tracker.calls) or len(tracker.bridges))
+
+    # -- input ---------------------------------------------------------------
+
+    def on_event(self, event: Mapping[str, Any]) -> None:
+        """Apply one AMI event. Never raises (unless ``strict`` and a bug)."""
+        self._safe_hook("trace_ami", event)
+        try:
+            name = ami.event_name(event)
+            if name in self.INTERESTING_EVENTS:
+                self._apply(name, event)
+        except CacofoniskError as err:
+            log.warning("%s", err)
+            self._tracker.trace(str(err))
+        except Exception as err:  # a bug: report it, keep the connection alive
+            log.exception("bug while applying %s event", _name_of(event))
+            self._tracker.trace(f"internal error on {_name_of(event)} event: {err!r}")
+            if self.strict:
+                self._drain()
+                raise
+        self._drain()
+        self._safe_hook("on_event", event)
+
+    def _apply(self, name: str, event: Mapping[str, Any]) -> None:
+        self._detect(name, event)
+        record = ami.parse(event)
+        self._tracker.timestamp = record.timestamp
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("record %r", record)
+        self._rules.handle(record)
+
+    def _detect(self, name: str, event: Mapping[str, Any]) -> None:
+        if self._detected:
+            return
+        if name in ami.AMI2_ONLY or "Linkedid" in event:
+            dialect = "ami2"
+        elif name in ami.AMI1_ONLY:
+            dialect = "ami1"
+        else:
+            return
+        self._detected = True
+        if dialect != self._dialect:
+            self._dialect = dialect
+            self._rules = _DIALECTS[dialect](self._tracker)
+        log.info("server %r speaks %s", self.server, dialect)
+
+    def resync(self, channels: Iterable[Mapping[str, Any]]) -> None:
+        """Bring the view in line with Asterisk's own list after a reconnect.
+
+        Args:
+            channels: one mapping per ``CoreShowChannel`` event (Uniqueid,
+                Channel, ChannelState, CallerIDNum ...).
+
+        Calls whose channels vanished while we were away end with reason
+        'failed' and hangup_by 'unknown (disconnected)'; channels still up
+        are kept (no new on_b_dial/on_up) and marked as resumed; channels
+        we did not know are added.
+        """
+        try:
+            resync_tracker(self._tracker, list(channels))
+        except CacofoniskError as err:
+            self._tracker.trace(str(err))
+        except Exception as err:
+            log.exception("bug during resync")
+            self._tracker.trace(f"internal error during resync: {err!r}")
+            if self.strict:
+                self._drain()
+                raise
+        self._drain()
+
+    # -- output ----------------------------------------------------------------
+
+    def _drain(self) -> None:
+        tracker = self._tracker
+        while tracker.traces or tracker.outbox:
+            traces, tracker.traces = tracker.traces, []
+            for msg in traces:
+                self._safe_hook("trace_msg", msg)
+            outbox, tracker.outbox = tracker.outbox, []
+            for _call, record in outbox:
+                self._deliver(record)
+
+    def _deliver(self, record: calls.CallEvent) -> None:
+        try:
+            deliver(self._reporter, record)
+        except Exception:
+            log.exception("reporter raised on %s", record.HOOK)
+            self._safe_hook("trace_msg", f"reporter raised on {record.HOOK}; see the log")
+
+    def _safe_hook(self, hook: str, *args: Any) -> None:
+        method = getattr(self._reporter, hook, None)
+        if method is not None:
+            self._call(method, *args)
+
+    def _call(self, method: Any, *args: Any) -> None:
+        try:
+            method(*args)
+        except Exception:
+            log.exception("reporter hook %s raised", getattr(method, "__name__", method))
+            if getattr(method, "__name__", "") != "trace_msg":
+                self._safe_hook("trace_msg", f"reporter hook "
+                                f"{getattr(method, '__name__', method)} raised; see the log")
+
+
+def _name_of(event: Mapping[str, Any]) -> str:
+    try:
+        return ami.event_name(event) or "unnamed"
+    except Exception:
+        return "unnamed"

@@ -1,0 +1,156 @@
+"""Where the tracker keeps its channels, bridges and calls.
+
+Everything here is keyed for O(1) lookup and freed as soon as Asterisk
+says the thing is gone, so memory is bounded by what is in flight.
+"""
+from __future__ import annotations
+
+from .bridges import Bridge
+from .errors import UnknownBridge, UnknownChannel
+from .fsm.call import Call
+from .fsm.channel import Channel
+
+
+class ChannelRegistry:
+    """Channels by Uniqueid and by current name."""
+
+    __slots__ = ("_by_id", "_by_name")
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, Channel] = {}
+        self._by_name: dict[str, Channel] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(list(self._by_id.values()))
+
+    def __contains__(self, uniqueid: object) -> bool:
+        return uniqueid in self._by_id
+
+    def add(self, channel: Channel) -> None:
+        """Register a new channel."""
+        self._by_id[channel.uniqueid] = channel
+        self._by_name[channel.name] = channel
+
+    def by_id(self, uniqueid: str, event: str = "") -> Channel:
+        """The channel with this Uniqueid; UnknownChannel if we never saw it."""
+        channel = self._by_id.get(uniqueid)
+        if channel is None:
+            raise UnknownChannel(uniqueid, event)
+        return channel
+
+    def by_name(self, name: str, event: str = "") -> Channel:
+        """The channel that now has this name; UnknownChannel if none."""
+        channel = self._by_name.get(name)
+        if channel is None:
+            raise UnknownChannel(name, event)
+        return channel
+
+    def find(self, uniqueid: str | None = None, name: str | None = None) -> Channel | None:
+        """Look up by Uniqueid, else by name; None when neither is known."""
+        if uniqueid:
+            channel = self._by_id.get(uniqueid)
+            if channel is not None:
+                return channel
+        if name:
+            return self._by_name.get(name)
+        return None
+
+    def rename(self, channel: Channel, new_name: str) -> None:
+        """Give a channel a new name (1.x Rename)."""
+        if self._by_name.get(channel.name) is channel:
+            del self._by_name[channel.name]
+        channel.name = new_name
+        self._by_name[new_name] = channel
+
+    def remove(self, channel: Channel) -> None:
+        """Forget a channel."""
+        if self._by_id.get(channel.uniqueid) is channel:
+            del self._by_id[channel.uniqueid]
+        if self._by_name.get(channel.name) is channel:
+            del self._by_name[channel.name]
+
+    def clear(self) -> None:
+        """Forget every channel."""
+        self._by_id.clear()
+        self._by_name.clear()
+
+
+class BridgeRegistry:
+    """2+ bridges by BridgeUniqueid."""
+
+    __slots__ = ("_by_id",)
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, Bridge] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(list(self._by_id.values()))
+
+    def get(self, uniqueid: str, event: str = "") -> Bridge:
+        """The bridge; UnknownBridge if we never saw it."""
+        bridge = self._by_id.get(uniqueid)
+        if bridge is None:
+            raise UnknownBridge(uniqueid, event)
+        return bridge
+
+    def find(self, uniqueid: str) -> Bridge | None:
+        """The bridge, or None."""
+        return self._by_id.get(uniqueid)
+
+    def ensure(self, uniqueid: str, bridge_type: str = "", technology: str = "",
+               creator: str = "") -> Bridge:
+        """The bridge, created if we joined after its BridgeCreate."""
+        bridge = self._by_id.get(uniqueid)
+        if bridge is None:
+            bridge = Bridge(uniqueid, bridge_type, technology, creator)
+            self._by_id[uniqueid] = bridge
+        return bridge
+
+    def remove(self, uniqueid: str) -> Bridge | None:
+        """Forget a bridge; returns it if it was known."""
+        return self._by_id.pop(uniqueid, None)
+
+    def clear(self) -> None:
+        """Forget every bridge."""
+        self._by_id.clear()
+
+
+class CallRegistry:
+    """Calls by call id, each anchored to the channel that started it."""
+
+    __slots__ = ("_by_id",)
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, Call] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(list(self._by_id.values()))
+
+    def get_or_create(self, call_id: str) -> Call:
+        """The call with this id, started if new."""
+        call = self._by_id.get(call_id)
+        if call is None:
+            call = Call(call_id)
+            self._by_id[call_id] = call
+        return call
+
+    def find(self, call_id: str) -> Call | None:
+        """The call, or None."""
+        return self._by_id.get(call_id)
+
+    def remove(self, call_id: str) -> Call | None:
+        """Forget a call."""
+        return self._by_id.pop(call_id, None)
+
+    def clear(self) -> None:
+        """Forget every call."""
+        self._by_id.clear()

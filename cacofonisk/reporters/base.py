@@ -1,0 +1,108 @@
+"""BaseReporter: the hooks of API.md, all no-ops, for users to subclass.
+
+The manager hands each call event to ``on_call_event(record)``; the
+default implementation calls the positional hook of API.md for it. A
+reporter that wants whole records (server, event id, hangup cause ...)
+overrides ``on_call_event`` instead of the individual hooks.
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from ..callerid import CallerId
+from ..calls import CallEvent, hook_of
+
+
+@runtime_checkable
+class Reporter(Protocol):
+    """What a ChannelManager needs from a reporter (BaseReporter has it all)."""
+
+    def trace_ami(self, event: Any) -> None: ...
+
+    def trace_msg(self, msg: str) -> None: ...
+
+    def on_event(self, event: Any) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def deliver(reporter: Any, record: CallEvent) -> None:
+    """Hand one call event to a reporter: whole if it takes records, else as its hook.
+
+    A reporter without the specific blind/blonde hook gets on_cold_transfer.
+    """
+    whole = getattr(reporter, "on_call_event", None)
+    if whole is not None:
+        whole(record)
+        return
+    method = getattr(reporter, hook_of(record), None) or getattr(reporter, record.HOOK, None)
+    if method is not None:
+        method(*record.args())
+
+
+class BaseReporter:
+    """Every hook of API.md, doing nothing. Subclass and override what you need."""
+
+    def trace_ami(self, event: Any) -> None:
+        """Every AMI event, before it is processed."""
+
+    def trace_msg(self, msg: str) -> None:
+        """A diagnostic message from the tracker."""
+
+    def on_event(self, event: Any) -> None:
+        """Every AMI event, after it is processed."""
+
+    def close(self) -> None:
+        """End of input: flush buffered output."""
+
+    def on_call_event(self, record: CallEvent) -> None:
+        """One call event, whole. By default: call its API.md hook positionally."""
+        getattr(self, hook_of(record))(*record.args())
+
+    def on_b_dial(self, call_id: str, caller: CallerId, to_number: str | None,
+                  targets: list[CallerId]) -> None:
+        """Asterisk starts ringing the B side (all targets at once)."""
+
+    def on_b_dial_end(self, call_id: str, caller: CallerId, to_number: str | None,
+                      targets: list[CallerId], reason: str) -> None:
+        """Some targets stopped ringing; reason is Asterisk's DialStatus in lower case."""
+
+    def on_up(self, call_id: str, caller: CallerId, to_number: str | None,
+              callee: CallerId) -> None:
+        """The call is answered (again after a transfer)."""
+
+    def on_warm_transfer(self, call_id: str, merged_id: str, redirector: CallerId,
+                         caller: CallerId, destination: CallerId) -> None:
+        """An attended transfer completed."""
+
+    def on_cold_transfer(self, call_id: str, merged_id: str, redirector: CallerId,
+                         caller: CallerId, to_number: str | None,
+                         targets: list[CallerId]) -> None:
+        """A blind or blonde transfer completed."""
+
+    def on_blind_transfer(self, call_id: str, merged_id: str, redirector: CallerId,
+                          caller: CallerId, to_number: str | None,
+                          targets: list[CallerId]) -> None:
+        """A blind transfer completed; by default the same as on_cold_transfer."""
+        self.on_cold_transfer(call_id, merged_id, redirector, caller, to_number, targets)
+
+    def on_blonde_transfer(self, call_id: str, merged_id: str, redirector: CallerId,
+                           caller: CallerId, to_number: str | None,
+                           targets: list[CallerId]) -> None:
+        """A blonde transfer completed; by default the same as on_cold_transfer."""
+        self.on_cold_transfer(call_id, merged_id, redirector, caller, to_number, targets)
+
+    def on_hangup(self, call_id: str, caller: CallerId, to_number: str | None,
+                  reason: str) -> None:
+        """The call ended for the caller."""
+
+    def on_queue_caller_abandon(self, call_id: str, caller: CallerId,
+                                to_number: str | None) -> None:
+        """The caller left a queue before anyone answered."""
+
+    def on_user_event(self, event: Any) -> None:
+        """A UserEvent from the dialplan, passed through."""
+
+
+class SilentReporter(BaseReporter):
+    """A reporter that ignores everything (useful in tests and benchmarks)."""

@@ -1,0 +1,1 @@
+"""Runners bring AMI events in: FileRunner (replay) and AmiRunner (live)."""

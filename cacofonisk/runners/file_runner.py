@@ -1,0 +1,84 @@
+"""FileRunner: replay recorded JSON event logs through fresh ChannelManagers.
+
+Each file is a JSON list of AMI event objects (as JsonReporter records
+them). orjson is used to parse when installed (``pip install
+cacofonisk[fast]``), else the standard json module.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ..errors import ConfigurationError
+from ..manager import ChannelManager
+
+try:  # optional speed-up
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    _orjson = None
+
+
+def load_events(filename: str | os.PathLike[str]) -> list[Mapping[str, Any]]:
+    """Read one JSON event log.
+
+    Raises:
+        ConfigurationError: the file is missing, not JSON, or not a list of objects.
+    """
+    try:
+        with open(filename, "rb") as handle:
+            data = handle.read()
+    except OSError as err:
+        raise ConfigurationError(f"cannot read event log {filename}: {err.strerror}") from err
+    try:
+        events = _orjson.loads(data) if _orjson is not None else json.loads(data)
+    except ValueError as err:
+        raise ConfigurationError(f"{filename} is not valid JSON: {err}") from err
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        raise ConfigurationError(f"{filename} is not a JSON list of AMI event objects")
+    return events
+
+
+class FileRunner:
+    """Replays event logs.
+
+    Args:
+        files: a path or a list of paths to JSON event logs.
+        reporter: receives the hooks; ``close()`` is called once at the end.
+        channel_manager_class: the manager to build per file.
+    """
+
+    def __init__(self, files: str | os.PathLike[str] | list[str | os.PathLike[str]],
+                 reporter: Any, channel_manager_class: type = ChannelManager) -> None:
+        if isinstance(files, (str, os.PathLike)):
+            self.files: list[str | os.PathLike[str]] = [files]
+        elif isinstance(files, (list, tuple)):
+            self.files = list(files)
+        else:
+            raise TypeError("files must be a path or a list of paths")
+        self.reporter = reporter
+        self.channel_manager_class = channel_manager_class
+        self.channel_managers: list[Any] = []
+
+    def _events(self) -> Iterator[tuple[Any, Mapping[str, Any]]]:
+        for filename in self.files:
+            events = load_events(filename)
+            manager = self.channel_manager_class(reporter=self.reporter)
+            self.channel_managers.append(manager)
+            interesting = manager.INTERESTING_EVENTS
+            everything = "*" in interesting
+            for event in events:
+                if everything or event.get("Event") in interesting:
+                    yield manager, event
+
+    def run(self) -> None:
+        """Replay every file, then close the reporter once."""
+        try:
+            for manager, event in self._events():
+                manager.on_event(event)
+        finally:
+            self.reporter.close()
+
+
+JsonFileRunner = FileRunner

@@ -1,0 +1,122 @@
+"""Who dials whom: walking the dial and Local-channel links between channels.
+
+Asterisk builds a call from pieces: the caller's channel dials a Local
+channel half (``;1``), whose other half (``;2``) dials the phones. These
+functions follow those links (``back_dial``/``fwd_dials`` from Dial events,
+``back_local_bridge``/``fwd_local_bridge`` from LocalBridge) to find the
+real parties. They are pure: they read channels and never change them.
+Cycles (possible with bad input) are cut by a visited set.
+"""
+from __future__ import annotations
+
+from .fsm.channel import Channel
+
+
+def dialing_channel(channel: Channel) -> Channel:
+    """The channel on whose behalf ``channel`` is being dialed (the A side).
+
+    Follows back_dial, hopping over Local pairs, to the root; a channel
+    that nobody dials is its own dialing channel.
+    """
+    seen = {id(channel)}
+    current = channel
+    while current.back_dial is not None:
+        a_chan = current.back_dial
+        if a_chan.back_local_bridge is not None:
+            a_chan = a_chan.back_local_bridge
+        if id(a_chan) in seen:
+            break
+        seen.add(id(a_chan))
+        current = a_chan
+    return current
+
+
+def dialed_channels(channel: Channel, *, through_own_local: bool) -> list[Channel]:
+    """The real channels being dialed on behalf of ``channel`` (the B sides).
+
+    Args:
+        channel: the A side.
+        through_own_local: 1.x rule: when ``channel`` is itself the ``;1``
+            half of a Local pair, look at the dials of its ``;2`` half.
+
+    Returns:
+        Distinct channels, in dial order.
+    """
+    found: dict[int, Channel] = {}
+    seen: set[int] = set()
+
+    def walk(chan: Channel, own_local: bool) -> None:
+        if id(chan) in seen:
+            return
+        seen.add(id(chan))
+        dials = chan.fwd_dials
+        if own_local and chan.fwd_local_bridge is not None:
+            dials = chan.fwd_local_bridge.fwd_dials
+        for b_chan in list(dials):
+            if b_chan.fwd_local_bridge is not None:
+                walk(b_chan.fwd_local_bridge, False)
+            else:
+                found.setdefault(id(b_chan), b_chan)
+
+    walk(channel, through_own_local)
+    return list(found.values())
+
+
+def local_peer(channel: Channel) -> Channel | None:
+    """The other half of a Local channel pair, if linked."""
+    return channel.fwd_local_bridge or channel.back_local_bridge
+
+
+def unlink(channel: Channel) -> None:
+    """Cut the links to a channel that is going away (Local pair, dial, bridges)."""
+    if channel.fwd_local_bridge is not None:
+        channel.fwd_local_bridge.back_local_bridge = None
+        channel.fwd_local_bridge = None
+    if channel.back_local_bridge is not None:
+        channel.back_local_bridge.fwd_local_bridge = None
+        channel.back_local_bridge = None
+    if channel.back_dial is not None:
+        if channel in channel.back_dial.fwd_dials:
+            channel.back_dial.fwd_dials.remove(channel)
+        channel.back_dial = None
+    # The channels it dialed keep their back_dial: a callee may still need
+    # to know who called it (e.g. for a transfer) after the caller is gone.
+    for peer in channel.linked:
+        if channel in peer.linked:
+            peer.linked.remove(channel)
+    channel.linked = []
+    if channel.bridge is not None:
+        channel.bridge.discard(channel)
+        channel.bridge = None
+
+
+def bridge_peers(channel: Channel) -> set[Channel]:
+    """2+: the real (non-Local) channels talking with ``channel``, itself included.
+
+    Walks the channel's bridge and, through Local pairs, the bridges they
+    lead to.
+    """
+    peers: set[Channel] = set()
+    seen_bridges: set[int] = set()
+
+    def walk(chan: Channel) -> None:
+        bridge = chan.bridge
+        if bridge is None or id(bridge) in seen_bridges:
+            return
+        seen_bridges.add(id(bridge))
+        for peer in bridge.peers:
+            if not peer.is_local:
+                peers.add(peer)
+            else:
+                other = local_peer(peer)
+                if other is not None:
+                    walk(other)
+
+    walk(channel)
+    if channel.is_local:
+        other = local_peer(channel)
+        if other is not None:
+            walk(other)
+    elif channel.bridge is not None:
+        peers.add(channel)
+    return peers

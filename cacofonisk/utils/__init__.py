@@ -1,0 +1,1 @@
+"""Helpers for users of cacofonisk (test cases)."""
