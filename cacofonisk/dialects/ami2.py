@@ -159,12 +159,22 @@ class Ami2Rules(TransferRules, Rules):
             self.pending_ring = channel
 
     def _continues_burst(self, record: ami.AmiEvent) -> bool:
-        """DialBegins from the same caller belong to the pending ring's burst."""
+        """Whether a record belongs to the dial burst of the held-back ring.
+
+        Dial() and Queue() create and dial all their targets in a tight
+        loop, and a fast phone can ring before the next target is dialed.
+        New channels, connected-line updates and further dials (or queue AgentCalled) from the same
+        caller continue the burst; anything else ends it.
+        """
         pending = self.pending_ring
-        if pending is None or not isinstance(record, ami.DialBegin) or not record.uniqueid:
+        if pending is None:
             return False
-        source = self.tracker.channels.find(record.uniqueid, None)
-        return source is not None and source is pending.back_dial
+        if isinstance(record, (ami.Newchannel, ami.NewConnectedLine)):
+            return True
+        if isinstance(record, (ami.DialBegin, ami.AgentCalled)) and record.uniqueid:
+            source = self.tracker.channels.find(record.uniqueid, None)
+            return source is not None and source is pending.back_dial
+        return False
 
     def _flush_ring(self) -> None:
         channel = self.pending_ring
@@ -211,7 +221,9 @@ class Ami2Rules(TransferRules, Rules):
             if self.pending_ring is not None:
                 self._flush_ring()
             a_chan = dialing_channel(destination)
-            if not a_chan.is_local and record.dial_status:
+            # Only targets that on_b_dial (or a transfer) announced end ringing.
+            if (not a_chan.is_local and record.dial_status
+                    and destination.marks.b_dial_reported):
                 self.tracker.b_dial_end(a_chan.uniqueid, a_chan.caller_id, a_chan.exten,
                                         [destination.caller_id], record.dial_status.lower())
             a_chan.dial_status = record.dial_status
