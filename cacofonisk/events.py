@@ -430,6 +430,7 @@ class DialBegin(AmiEvent):
     EVENT = "DialBegin"
     dest_uniqueid: str = ami("DestUniqueid")
     uniqueid: str | None = ami("Uniqueid", default=None)
+    exten: str = ami("Exten", default="")
     dest_channel: str = ami("DestChannel", default="")
     dial_string: str = ami("DialString", default="")
 

@@ -62,6 +62,10 @@ class Ami2Rules(TransferRules, Rules):
             ami.AgentCalled: self.on_agent_called,
             ami.LocalOptimizationBegin: self.on_local_optimization_begin,
             ami.Pickup: self.on_pickup,
+            ami.Hold: self.on_hold,
+            ami.Unhold: self.on_hold,
+            ami.QueueCallerJoin: self.on_queue_join,
+            ami.QueueCallerLeave: self.on_queue_join,
         })
 
     def handle(self, record: ami.AmiEvent) -> None:
@@ -134,6 +138,10 @@ class Ami2Rules(TransferRules, Rules):
             return
         channel = registry.by_id(record.uniqueid, "DialBegin")
         channel.side = "A"
+        if channel.exten in ("", "s") and record.exten not in ("", "s"):
+            # An originated channel starts at 's'; by the time it dials, the
+            # dialplan has put it on the number it is dialing.
+            channel.exten = record.exten
         if destination.back_dial is not None and destination.back_dial is not channel:
             self.tracker.trace(f"{destination.name} was already dialed by "
                                f"{destination.back_dial.name}")
@@ -309,12 +317,21 @@ class Ami2Rules(TransferRules, Rules):
     def on_pickup(self, record: ami.Pickup) -> None:
         """Someone picked up a ringing target; the bridge that follows reports on_up."""
 
+    def on_hold(self, record: ami.Hold) -> None:
+        """Hold/Unhold: noted on the channel; a held call is still up."""
+        self.channel(record).on_hold = not isinstance(record, ami.Unhold)
+
+    def on_queue_join(self, record: ami.QueueCallerJoin) -> None:
+        """Remember the queue a caller waits in (cleared when it leaves)."""
+        channel = self.channel(record)
+        channel.queue = "" if isinstance(record, ami.QueueCallerLeave) else record.queue
+
     # -- endings ------------------------------------------------------------------
 
     def on_queue_caller_abandon(self, record: ami.QueueCallerAbandon) -> None:
         channel = self.channel(record)
         self.tracker.queue_caller_abandon(channel.uniqueid, channel.caller_id, channel.exten,
-                                          record.queue)
+                                          record.queue or channel.queue)
 
     def on_hangup(self, record: ami.Hangup) -> None:
         channel = self.channel(record)

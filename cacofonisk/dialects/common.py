@@ -19,6 +19,7 @@ from ..constants import (AST_CAUSE_ANSWERED_ELSEWHERE, AST_CAUSE_CALL_REJECTED,
                          AST_CAUSE_NO_USER_RESPONSE, AST_CAUSE_NORMAL_CLEARING,
                          AST_CAUSE_UNKNOWN, AST_CAUSE_USER_BUSY)
 from ..fsm.channel import Channel
+from ..topology import bridge_peers, dialing_channel
 from ..tracker import Tracker
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,17 @@ def hangup_reason(cause: int, is_up: bool, *, unknown_causes: tuple[int, ...]) -
 
 UNKNOWN_CAUSES_AMI1 = (AST_CAUSE_UNKNOWN,)
 UNKNOWN_CAUSES_AMI2 = (AST_CAUSE_UNKNOWN, AST_CAUSE_INTERWORKING)
+
+
+def caller_of(channel: Channel) -> Channel | None:
+    """The caller's channel of the call ``channel`` is in (itself if it is the caller)."""
+    if channel.side == "A":
+        return channel
+    candidates = [dialing_channel(channel), *channel.linked, *bridge_peers(channel)]
+    for chan in candidates:
+        if chan.side == "A" and not chan.is_local:
+            return chan
+    return None
 
 
 class Rules:
@@ -158,12 +170,22 @@ class Rules:
         self.tracker.user_event(record.user_event, record.raw, record.uniqueid)
 
     def on_hangup_request(self, record: ami.HangupRequest) -> None:
-        """Remember who asked for the hangup (for the call-event record)."""
+        """Remember who ended the call, on the caller's channel (for on_hangup's record).
+
+        A HangupRequest comes from the party on that channel (a BYE or
+        CANCEL); a SoftHangupRequest from Asterisk itself. The first party
+        to hang up wins.
+        """
         channel = self.tracker.channels.find(record.uniqueid, record.channel or None)
         if channel is None:
             return  # harmless: it only enriches the hangup record
+        caller = caller_of(channel)
         if isinstance(record, ami.SoftHangupRequest):
-            if not channel.hangup_requested_by:
-                channel.hangup_requested_by = "asterisk"
-        else:
-            channel.hangup_requested_by = "party"
+            for chan in (channel, caller):
+                if chan is not None and not chan.hangup_requested_by:
+                    chan.hangup_requested_by = "asterisk"
+            return
+        who = "caller" if channel.side == "A" else "callee"
+        for chan in (channel, caller):
+            if chan is not None and chan.hangup_requested_by in ("", "asterisk"):
+                chan.hangup_requested_by = who

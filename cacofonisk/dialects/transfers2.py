@@ -79,26 +79,45 @@ class TransferRules:
             self.tracker.trace(f"attended transfer with DestType {dest_type!r}: "
                                f"nothing was transferred")
 
+    def _other_party(self, channel: Channel) -> Channel | None:
+        """The one real party talking with ``channel`` (None if not exactly one)."""
+        peers = [peer for peer in bridge_peers(channel) if peer is not channel]
+        return peers[0] if len(peers) == 1 else None
+
+    def _transferee(self, record: ami.AttendedTransfer, orig: Channel) -> Channel | None:
+        """Who is being transferred: named by Asterisk, else orig's bridge partner."""
+        if record.transferee:
+            found = self.tracker.channels.find(record.transferee, None)
+            if found is not None and not found.is_local:
+                return found
+        return self._other_party(orig)
+
     def _parties(self, record: ami.AttendedTransfer, orig: Channel,
                  second: Channel) -> tuple[Channel, Channel] | None:
+        """Transferee and target of an attended transfer.
+
+        Asterisk 13.x+ names them (TransfereeUniqueid, TransferTargetUniqueid);
+        older 13 releases do not, then the destination bridge is searched by
+        Linkedid (as cacofonisk 0.7 did); failing that, each transferer's
+        bridge partner is taken (works for DestType Link too).
+        """
         registry = self.tracker.channels
         transferee = registry.find(record.transferee, None) if record.transferee else None
         target = registry.find(record.transfer_target, None) if record.transfer_target else None
         if transferee is None or target is None:
-            bridge = self.tracker.bridges.find(record.dest_bridge)
+            bridge = self.tracker.bridges.find(record.dest_bridge) if record.dest_bridge else None
             peers = list(bridge.peers) if bridge is not None else []
-            if len(peers) < 2:
-                self.tracker.trace("attended transfer: destination bridge has too few "
-                                   "channels to tell the parties")
-                return None
-            one, two = peers[0], peers[1]
-            if one.linkedid == record.orig_transferer_linkedid:
-                transferee, target = one, two
-            elif two.linkedid == record.orig_transferer_linkedid:
-                transferee, target = two, one
+            if len(peers) >= 2 and peers[0].linkedid == record.orig_transferer_linkedid:
+                transferee, target = peers[0], peers[1]
+            elif len(peers) >= 2 and peers[1].linkedid == record.orig_transferer_linkedid:
+                transferee, target = peers[1], peers[0]
             else:
-                self.tracker.trace("attended transfer: cannot tell transferee from target")
-                return None
+                transferee = transferee or self._other_party(orig)
+                target = target or self._other_party(second)
+        if transferee is None or target is None:
+            self.tracker.trace("attended transfer: cannot tell transferee and target; "
+                               "nothing reported")
+            return None
         if transferee.is_local:
             for peer in bridge_peers(transferee):
                 if peer not in (target, second, orig):
@@ -144,15 +163,11 @@ class TransferRules:
     def _attended_to_app(self, record: ami.AttendedTransfer, orig: Channel,
                          second: Channel) -> None:
         """Transfer to an extension that runs an application (no phone answered)."""
-        registry = self.tracker.channels
-        transferee = registry.find(record.transferee, None) if record.transferee else None
+        transferee = self._transferee(record, orig)
         if transferee is None:
-            peers = [peer for peer in bridge_peers(orig) if peer is not orig]
-            if len(peers) != 1:
-                self.tracker.trace("attended transfer to an application: cannot tell "
-                                   "the transferee")
-                return
-            transferee = peers[0]
+            self.tracker.trace("attended transfer to an application: cannot tell "
+                               "the transferee; nothing reported")
+            return
         exten = record.second_transferer_exten or second.exten
         transferee.side = "A"
         transferee.exten = exten
@@ -164,14 +179,10 @@ class TransferRules:
         self._end_transferer_calls(orig, second)
 
     def _blonde(self, record: ami.AttendedTransfer, orig: Channel, second: Channel) -> None:
-        registry = self.tracker.channels
-        transferee = registry.find(record.transferee, None) if record.transferee else None
+        transferee = self._transferee(record, orig)
         if transferee is None:
-            peers = [peer for peer in bridge_peers(orig) if peer is not orig]
-            if len(peers) != 1:
-                self.tracker.trace("blonde transfer: cannot tell the transferee")
-                return
-            transferee = peers[0]
+            self.tracker.trace("blonde transfer: cannot tell the transferee; nothing reported")
+            return
         transferee.marks.up_reported = False
         transferee.side = "A"
         transferee.exten = second.exten

@@ -119,8 +119,15 @@ class Channel:
         side: 'A' once it behaves as a caller, 'B' as a callee, '' unknown.
         is_originated: 2+: created by an Originate (DialBegin without a source).
         marks: what the call rules already reported about it (see Marks).
-        dial_status: the last DialStatus of a dial to this channel.
-        hangup_requested_by: 'caller side' / 'asterisk' from (Soft)HangupRequest.
+        dial_status: the last DialStatus of a dial to or from this channel.
+        hangup_requested_by: on a caller's channel, who ended its call:
+            'caller', 'callee' (a HangupRequest from that party's channel)
+            or 'asterisk' (only a SoftHangupRequest: dialplan, timeout,
+            transfer); '' when unknown.
+        early_media: 2+: the dial reported PROGRESS (183) instead of ringing.
+        resumed: found alive by a resync after a reconnect.
+        on_hold: 2+: between Hold and Unhold.
+        queue: the queue the caller waits in (QueueCallerJoin .. Leave).
     """
 
     __slots__ = (
@@ -128,7 +135,7 @@ class Channel:
         "caller_id", "connected_line", "custom", "fwd_local_bridge",
         "back_local_bridge", "back_dial", "fwd_dials", "linked", "bridge", "side",
         "is_originated", "marks", "dial_status", "hangup_requested_by",
-        "early_media", "resumed",
+        "early_media", "resumed", "on_hold", "queue",
     )
 
     def __init__(self, uniqueid: str, name: str, *, ami_state: int = 0,
@@ -158,6 +165,8 @@ class Channel:
         self.hangup_requested_by = ""
         self.early_media = False
         self.resumed = False
+        self.on_hold = False
+        self.queue = ""
 
     def __repr__(self) -> str:
         return (f"<Channel {self.name} id={self.uniqueid} {self.state.value} "

@@ -211,6 +211,7 @@ class _Session:
             action = await self._read_action()
             if action is None:
                 return
+            self.server.actions.append(action.get("Action"))
             if self.hung:
                 continue  # a hung Asterisk: TCP open, nobody answering
             if not await self.server._handle_action(self, action):
@@ -353,7 +354,8 @@ class AmiTestServer:
         """Hold the replay now, or once ``after`` events of the log were sent.
 
         ``after`` makes a stop point exact, where pausing from a test would
-        race with the replay task.
+        race with the replay task. Reaching it pauses once; ``resume()``
+        then continues (set a new stop point first to step through a log).
         """
         if after is None:
             self._running.clear()
@@ -362,8 +364,19 @@ class AmiTestServer:
 
     def resume(self) -> None:
         """Continue a paused replay."""
-        self._stop_at = None
         self._running.set()
+
+    def skip(self, n: int, username: str | None = None) -> None:
+        """Consume ``n`` events of a user's log without sending them: what a
+        client misses while it is disconnected from a live server.
+
+        CoreShowChannels still reflects them, as Asterisk's would.
+        """
+        user = self.username if username is None else username
+        replay = self._replays.setdefault(user, _Replay(user))
+        for event in self.events[replay.position:replay.position + max(n, 0)]:
+            replay.position += 1
+            replay.tracker.feed(event)
 
     async def wait_until_sent(self, n: int) -> None:
         """Wait until the current client got ``n`` events of the log."""
@@ -408,7 +421,6 @@ class AmiTestServer:
     async def _handle_action(self, session: _Session, action: _Action) -> bool:
         """Answer one action; False when the connection must close."""
         name = action.get("action", "")
-        self.actions.append(name)
         log.debug("AMI test server: action %r", name)
         key = name.lower()
         if not session.authenticated and key not in ("login", "challenge", "logoff"):
@@ -542,6 +554,7 @@ class AmiTestServer:
     def _may_send(self, replay: _Replay) -> bool:
         """False while paused; reaching a ``pause(after=...)`` point pauses."""
         if self._stop_at is not None and replay.position >= self._stop_at:
+            self._stop_at = None
             self._running.clear()
         return self._running.is_set()
 
