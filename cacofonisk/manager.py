@@ -19,7 +19,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from . import calls
+from .calls import CallEvent
 from . import events as ami
 from .dialects.ami1 import Ami1Rules
 from .dialects.ami2 import Ami2Rules
@@ -185,7 +185,7 @@ class ChannelManager:
             for _call, record in outbox:
                 self._deliver(record)
 
-    def _deliver(self, record: calls.CallEvent) -> None:
+    def _deliver(self, record: CallEvent) -> None:
         try:
             deliver(self._reporter, record)
         except Exception:

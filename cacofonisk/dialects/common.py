@@ -24,7 +24,7 @@ from ..tracker import Tracker
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Any, Any], None]
+Handler = Callable[[Any], None]
 
 
 def account_code(value: str) -> int:

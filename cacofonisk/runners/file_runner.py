@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import ConfigurationError
 from ..manager import ChannelManager
 
+_orjson: Any
 try:  # optional speed-up
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the environment
