@@ -52,6 +52,19 @@ class UnknownChannel(CacofoniskError):
         )
 
 
+class ChannelGone(UnknownChannel):
+    """An event names a channel that already hung up.
+
+    Asterisk sends some updates (NewAccountCode, VarSet ...) for a channel
+    after its Hangup; they change nothing and are only logged at DEBUG.
+    """
+
+    def __init__(self, key: str, event: str = "") -> None:
+        CacofoniskError.__init__(self, f"{event or 'event'} for channel {key!r} after its "
+                                 f"hangup: ignored")
+        self.key = key
+
+
 class UnknownBridge(CacofoniskError):
     """An event names a bridge we have not seen."""
 

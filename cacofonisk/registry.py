@@ -6,19 +6,25 @@ says the thing is gone, so memory is bounded by what is in flight.
 from __future__ import annotations
 
 from .bridges import Bridge
-from .errors import UnknownBridge, UnknownChannel
+from .errors import ChannelGone, UnknownBridge, UnknownChannel
 from .fsm.call import Call
 from .fsm.channel import Channel
 
 
-class ChannelRegistry:
-    """Channels by Uniqueid and by current name."""
+#: How many hung-up Uniqueids to remember, to recognise events that
+#: Asterisk sends for a channel after its Hangup (e.g. NewAccountCode).
+RECENTLY_GONE = 4096
 
-    __slots__ = ("_by_id", "_by_name")
+
+class ChannelRegistry:
+    """Channels by Uniqueid and by current name, and the last hung-up Uniqueids."""
+
+    __slots__ = ("_by_id", "_by_name", "_gone")
 
     def __init__(self) -> None:
         self._by_id: dict[str, Channel] = {}
         self._by_name: dict[str, Channel] = {}
+        self._gone: dict[str, None] = {}
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -35,18 +41,24 @@ class ChannelRegistry:
         self._by_name[channel.name] = channel
 
     def by_id(self, uniqueid: str, event: str = "") -> Channel:
-        """The channel with this Uniqueid; UnknownChannel if we never saw it."""
+        """The channel with this Uniqueid; ChannelGone/UnknownChannel if none."""
         channel = self._by_id.get(uniqueid)
         if channel is None:
-            raise UnknownChannel(uniqueid, event)
+            raise self.missing(uniqueid, event)
         return channel
 
     def by_name(self, name: str, event: str = "") -> Channel:
         """The channel that now has this name; UnknownChannel if none."""
         channel = self._by_name.get(name)
         if channel is None:
-            raise UnknownChannel(name, event)
+            raise self.missing(name, event)
         return channel
+
+    def missing(self, key: str, event: str = "") -> UnknownChannel:
+        """The error for a lookup that failed: ChannelGone if it hung up lately."""
+        if key in self._gone:
+            return ChannelGone(key, event)
+        return UnknownChannel(key, event)
 
     def find(self, uniqueid: str | None = None, name: str | None = None) -> Channel | None:
         """Look up by Uniqueid, else by name; None when neither is known."""
@@ -71,6 +83,10 @@ class ChannelRegistry:
             del self._by_id[channel.uniqueid]
         if self._by_name.get(channel.name) is channel:
             del self._by_name[channel.name]
+        self._gone[channel.uniqueid] = None
+        self._gone[channel.name] = None
+        while len(self._gone) > RECENTLY_GONE:
+            del self._gone[next(iter(self._gone))]
 
     def clear(self) -> None:
         """Forget every channel."""

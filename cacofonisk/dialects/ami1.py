@@ -94,8 +94,7 @@ class Ami1Rules(Rules):
         two = self.tracker.channels.find(record.two_uniqueid, record.two_channel or None)
         if one is None or two is None:
             missing = record.one_channel if one is None else record.two_channel
-            self.channel(ami.Rename(uniqueid="", channel=missing, new_name=""), "LocalBridge")
-            return
+            raise self.tracker.channels.missing(missing, "LocalBridge")
         one.fwd_local_bridge = two
         two.back_local_bridge = one
 

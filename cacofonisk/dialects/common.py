@@ -115,7 +115,7 @@ class Rules:
         else:
             found = registry.find(uniqueid, name)
         if found is None:
-            return registry.by_id(uniqueid or name or "?", event or type(record).__name__)
+            raise registry.missing(uniqueid or name or "?", event or type(record).__name__)
         return found
 
     # -- shared handlers ------------------------------------------------------
