@@ -103,7 +103,8 @@ class AmiHost:
             parts = urlsplit(url)
             port = parts.port or 5038
         except ValueError:
-            raise ConfigurationError(f"{where}: not a valid tcp://user:pass@host:port URL") from None
+            raise ConfigurationError(
+                f"{where}: not a valid tcp://user:pass@host:port URL") from None
         if parts.scheme not in _SCHEMES or not parts.hostname or not parts.username:
             raise ConfigurationError(f"{where}: expected tcp://user:pass@host:port")
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
@@ -170,7 +171,7 @@ class _SecretFilter(logging.Filter):
 
 
 _SECRETS = _SecretFilter()
-_PANORAMISK_LOG = logging.getLogger(__name__ + ".panoramisk")
+_PANORAMISK_LOG = logging.getLogger("panoramisk.cacofonisk")  # its chatter stays under panoramisk
 _PANORAMISK_LOG.addFilter(_SECRETS)
 
 
@@ -366,8 +367,9 @@ class _Link:
     async def _watch(self, lost: asyncio.Future[None]) -> None:
         """Keep pinging until the connection is lost or stops answering."""
         pinger = asyncio.create_task(self._keepalive())
+        waiting: set[asyncio.Future[Any]] = {pinger, lost}
         try:
-            await asyncio.wait({pinger, lost}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         finally:
             pinger.cancel()
         if lost.done():
@@ -523,6 +525,8 @@ class AmiRunner:
         if isinstance(amihosts, (str, Mapping)):
             amihosts = [amihosts]
         self.hosts = [AmiHost.parse(h, i) for i, h in enumerate(amihosts)]
+        if not self.hosts:
+            raise ConfigurationError("no AMI host given")
         names = [h.name for h in self.hosts]
         if len(set(names)) != len(names):
             raise ConfigurationError("two AMI hosts share a name; give each a 'name'")
@@ -532,7 +536,7 @@ class AmiRunner:
         self.channel_managers = [_make_manager(channel_manager, reporter, h.name)
                                  for h in self.hosts]
         self._links = [_Link(h, m, self.options, self._emit_health)
-                       for h, m in zip(self.hosts, self.channel_managers)]
+                       for h, m in zip(self.hosts, self.channel_managers, strict=True)]
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._stop_requested = False
@@ -646,7 +650,7 @@ def _interesting(manager: Any) -> frozenset[str] | None:
 
 def _install_signals(loop: asyncio.AbstractEventLoop,
                      stop: Callable[[], None]) -> list[int]:
-    installed = []
+    installed: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, stop)
