@@ -5,8 +5,8 @@ positional arguments in API.md order (``args()``). It also carries what the
 2017 hooks have no argument for:
 
 * ``server``: which Asterisk it came from (the manager's ``server`` name);
-* ``event_id``: ``"<call_id>#<n>"``, the n-th event of that call, stable
-  across replays of the same log;
+* ``event_id``: ``"<call_id>#<n>"`` where n counts the call events of the
+  manager (of its server): unique, and the same on every replay of a log;
 * ``timestamp``: the AMI ``Timestamp`` of the event that caused it (None
   when the server does not send timestamps; the core never reads a clock);
 * hangups: the Q.850 ``cause``, ``cause_txt``, SIP ``tech_cause``, who hung

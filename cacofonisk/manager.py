@@ -73,10 +73,6 @@ class ChannelManager:
         self._dialect = dialect or "ami1"
         self._detected = self._forced
         self._rules: Rules = _DIALECTS[self._dialect](self._tracker)
-        # Hooks that are BaseReporter's no-ops are not called at all: two
-        # calls per event saved on the hot path.
-        self._trace_ami = _overridden(reporter, "trace_ami")
-        self._on_event = _overridden(reporter, "on_event")
 
     def __repr__(self) -> str:
         return (f"<ChannelManager server={self.server!r} dialect={self.dialect} "
@@ -113,8 +109,9 @@ class ChannelManager:
 
     def on_event(self, event: Mapping[str, Any]) -> None:
         """Apply one AMI event. Never raises (unless ``strict`` and a bug)."""
-        if self._trace_ami is not None:
-            self._call(self._trace_ami, event)
+        trace_ami = _overridden(self._reporter, "trace_ami")
+        if trace_ami is not None:
+            self._call(trace_ami, event)
         tracker = self._tracker
         try:
             name = event.get("Event")
@@ -141,8 +138,9 @@ class ChannelManager:
                 raise
         if tracker.traces or tracker.outbox:
             self._drain()
-        if self._on_event is not None:
-            self._call(self._on_event, event)
+        on_event = _overridden(self._reporter, "on_event")
+        if on_event is not None:
+            self._call(on_event, event)
 
     def _detect(self, name: str, event: Mapping[str, Any]) -> None:
         if self._detected:
@@ -217,10 +215,17 @@ class ChannelManager:
                                 f"{getattr(method, '__name__', method)} raised; see the log")
 
 
+_BASE_NO_OPS = {BaseReporter.trace_ami, BaseReporter.on_event}
+
+
 def _overridden(reporter: Any, hook: str) -> Any:
-    """The reporter's bound hook, or None when it is BaseReporter's no-op (or absent)."""
+    """The reporter's hook, or None when it is BaseReporter's no-op (or absent).
+
+    Checked on every event (a hook may be set on the instance, or patched,
+    at any time); skipping the no-ops saves two calls per event.
+    """
     method = getattr(reporter, hook, None)
-    if method is None or getattr(type(reporter), hook, None) is getattr(BaseReporter, hook):
+    if method is None or getattr(method, "__func__", None) in _BASE_NO_OPS:
         return None
     return method
 

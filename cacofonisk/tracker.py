@@ -47,6 +47,7 @@ class Tracker:
         self.outbox: list[tuple[Call | None, calls.CallEvent]] = []
         self.traces: list[str] = []
         self.timestamp: float | None = None
+        self.sequence = 0
 
     # -- diagnostics ------------------------------------------------------
 
@@ -98,13 +99,14 @@ class Tracker:
                 **fields: Any) -> bool:
         call = self.calls.get_or_create(call_id)
         record = cls(call_id=call_id, server=self.server,
-                     event_id=f"{call_id}#{call.seq}", timestamp=self.timestamp, **fields)
+                     event_id=f"{call_id}#{self.sequence}", timestamp=self.timestamp, **fields)
         try:
             fire(CALL_MACHINE, call, trigger, record=record, outbox=self.outbox)
         except InvalidTransition as err:
             self.trace(str(err))
             return False
         call.seq += 1
+        self.sequence += 1
         if call.is_final and call_id not in self.channels:
             self.calls.remove(call_id)
         return True

@@ -18,6 +18,7 @@ from ..constants import (AST_CAUSE_ANSWERED_ELSEWHERE, AST_CAUSE_CALL_REJECTED,
                          AST_CAUSE_INTERWORKING, AST_CAUSE_NO_ANSWER,
                          AST_CAUSE_NO_USER_RESPONSE, AST_CAUSE_NORMAL_CLEARING,
                          AST_CAUSE_UNKNOWN, AST_CAUSE_USER_BUSY)
+from ..errors import MalformedEvent
 from ..fsm.channel import Channel
 from ..topology import bridge_peers, dialing_channel
 from ..tracker import Tracker
@@ -131,6 +132,8 @@ class Rules:
 
     def on_newchannel(self, record: ami.Newchannel) -> None:
         registry = self.tracker.channels
+        if not record.uniqueid:
+            raise MalformedEvent(record.raw, "Uniqueid", "empty")
         if record.uniqueid in registry:
             self.tracker.trace(f"duplicate Newchannel for {record.uniqueid}: ignored")
             return

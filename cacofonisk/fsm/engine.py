@@ -99,10 +99,9 @@ def use_transitions_engine(enabled: bool) -> None:
 
 def _wrap(callback: Callback) -> Callable[[Any], None]:
     def run(event: Any) -> None:
-        source = event.kwargs.pop("_source")
+        data = {key: value for key, value in event.kwargs.items() if key != "_source"}
         model = event.model
-        callback(Step(model, event.event.name, source, model.state, event.kwargs))
-        event.kwargs["_source"] = source
+        callback(Step(model, event.event.name, event.kwargs["_source"], model.state, data))
     return run
 
 

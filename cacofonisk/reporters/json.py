@@ -17,8 +17,11 @@ from .base import BaseReporter
 
 
 def _plain(event: Any) -> dict[str, Any]:
+    """The event as Asterisk sent it: panoramisk's empty ``content`` key dropped."""
     out: dict[str, Any] = {}
     for key, value in dict(event).items():
+        if key == "content" and not value:
+            continue
         out[str(key)] = list(value) if isinstance(value, (list, tuple)) else value
     return out
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import ConfigurationError
+from ..events import event_name
 from ..manager import ChannelManager
 
 _orjson: Any
@@ -70,7 +71,7 @@ class FileRunner:
             interesting = manager.INTERESTING_EVENTS
             everything = "*" in interesting
             for event in events:
-                if everything or event.get("Event") in interesting:
+                if everything or event_name(event) in interesting:
                     yield manager, event
 
     def run(self) -> None:
