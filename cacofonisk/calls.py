@@ -37,6 +37,8 @@ class CallEvent:
     """Fields every call event has."""
 
     HOOK: ClassVar[str] = ""
+    #: the call-machine trigger whose transition emits this record (fsm/call.py)
+    TRIGGER: ClassVar[str] = ""
 
     call_id: str
     server: str = ""
@@ -67,6 +69,7 @@ class BDial(CallEvent):
     """Asterisk starts ringing the B side: ``on_b_dial(call_id, caller, to_number, targets)``."""
 
     HOOK = "on_b_dial"
+    TRIGGER = "ring"
     caller: CallerId
     to_number: str | None
     targets: tuple[CallerId, ...] = attrs.field(converter=_targets)
@@ -80,6 +83,7 @@ class BDialEnd(CallEvent):
     """Some targets stopped ringing: ``on_b_dial_end(call_id, caller, to_number, targets, reason)``."""
 
     HOOK = "on_b_dial_end"
+    TRIGGER = "dial_end"
     caller: CallerId
     to_number: str | None
     targets: tuple[CallerId, ...] = attrs.field(converter=_targets)
@@ -94,6 +98,7 @@ class Up(CallEvent):
     """The call is answered: ``on_up(call_id, caller, to_number, callee)``."""
 
     HOOK = "on_up"
+    TRIGGER = "answer"
     caller: CallerId
     to_number: str | None
     callee: CallerId
@@ -108,6 +113,7 @@ class WarmTransfer(CallEvent):
     ``on_warm_transfer(call_id, merged_id, redirector, caller, destination)``."""
 
     HOOK = "on_warm_transfer"
+    TRIGGER = "transfer"
     merged_id: str
     redirector: CallerId
     caller: CallerId
@@ -129,6 +135,7 @@ class ColdTransfer(CallEvent):
     """
 
     HOOK = "on_cold_transfer"
+    TRIGGER = "transfer"
     merged_id: str
     redirector: CallerId
     caller: CallerId
@@ -155,6 +162,7 @@ class Hangup(CallEvent):
     """The call ended for the caller: ``on_hangup(call_id, caller, to_number, reason)``."""
 
     HOOK = "on_hangup"
+    TRIGGER = "end"
     caller: CallerId
     to_number: str | None
     reason: str
@@ -173,6 +181,7 @@ class QueueCallerAbandon(CallEvent):
     """The caller left a queue unanswered: ``on_queue_caller_abandon(call_id, caller, to_number)``."""
 
     HOOK = "on_queue_caller_abandon"
+    TRIGGER = "abandon"
     caller: CallerId
     to_number: str | None
     queue: str = ""

@@ -95,13 +95,12 @@ class Tracker:
 
     # -- call events --------------------------------------------------------
 
-    def _report(self, call_id: str, trigger: str, cls: type[calls.CallEvent],
-                **fields: Any) -> bool:
+    def _report(self, call_id: str, cls: type[calls.CallEvent], **fields: Any) -> bool:
         call = self.calls.get_or_create(call_id)
         record = cls(call_id=call_id, server=self.server,
                      event_id=f"{call_id}#{self.sequence}", timestamp=self.timestamp, **fields)
         try:
-            fire(CALL_MACHINE, call, trigger, record=record, outbox=self.outbox)
+            fire(CALL_MACHINE, call, cls.TRIGGER, record=record, outbox=self.outbox)
         except InvalidTransition as err:
             self.trace(str(err))
             return False
@@ -114,25 +113,25 @@ class Tracker:
     def b_dial(self, call_id: str, caller: CallerId, to_number: str | None,
                targets: Sequence[CallerId]) -> bool:
         """Report that the B side rings (on_b_dial)."""
-        return self._report(call_id, "ring", calls.BDial, caller=caller,
+        return self._report(call_id, calls.BDial, caller=caller,
                             to_number=to_number, targets=tuple(targets))
 
     def b_dial_end(self, call_id: str, caller: CallerId, to_number: str | None,
                    targets: Sequence[CallerId], reason: str) -> bool:
         """Report that some targets stopped ringing (on_b_dial_end)."""
-        return self._report(call_id, "dial_end", calls.BDialEnd, caller=caller,
+        return self._report(call_id, calls.BDialEnd, caller=caller,
                             to_number=to_number, targets=tuple(targets), reason=reason)
 
     def up(self, call_id: str, caller: CallerId, to_number: str | None,
            callee: CallerId) -> bool:
         """Report that the call is answered (on_up)."""
-        return self._report(call_id, "answer", calls.Up, caller=caller,
+        return self._report(call_id, calls.Up, caller=caller,
                             to_number=to_number, callee=callee)
 
     def warm_transfer(self, call_id: str, merged_id: str, redirector: CallerId,
                       caller: CallerId, destination: CallerId) -> bool:
         """Report an attended transfer; the merged call ends silently."""
-        done = self._report(call_id, "transfer", calls.WarmTransfer, merged_id=merged_id,
+        done = self._report(call_id, calls.WarmTransfer, merged_id=merged_id,
                             redirector=redirector, caller=caller, destination=destination)
         if done:
             self.merge(merged_id, call_id)
@@ -142,7 +141,7 @@ class Tracker:
                       caller: CallerId, to_number: str | None,
                       targets: Sequence[CallerId], kind: str = "") -> bool:
         """Report a blind/blonde transfer; the merged call ends silently."""
-        done = self._report(call_id, "transfer", calls.ColdTransfer, merged_id=merged_id,
+        done = self._report(call_id, calls.ColdTransfer, merged_id=merged_id,
                             redirector=redirector, caller=caller, to_number=to_number,
                             targets=tuple(targets), kind=kind)
         if done:
@@ -152,13 +151,13 @@ class Tracker:
     def hangup(self, call_id: str, caller: CallerId, to_number: str | None, reason: str,
                **details: Any) -> bool:
         """Report the end of a call for the caller (on_hangup)."""
-        return self._report(call_id, "end", calls.Hangup, caller=caller,
+        return self._report(call_id, calls.Hangup, caller=caller,
                             to_number=to_number, reason=reason, **details)
 
     def queue_caller_abandon(self, call_id: str, caller: CallerId, to_number: str | None,
                              queue: str = "") -> bool:
         """Report a caller who left a queue unanswered."""
-        return self._report(call_id, "abandon", calls.QueueCallerAbandon, caller=caller,
+        return self._report(call_id, calls.QueueCallerAbandon, caller=caller,
                             to_number=to_number, queue=queue)
 
     def user_event(self, name: str, raw: Any, uniqueid: str | None) -> None:

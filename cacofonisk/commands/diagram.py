@@ -111,7 +111,8 @@ def replay_with_diagrams(files: Sequence[str], reporter: Any, out_dir: Path) -> 
                 manager.on_event(event)
     finally:
         both.close()
-    entries = [write_call(history, out_dir) for history in collector.calls]
+    used: set[str] = set()
+    entries = [write_call(history, out_dir, used) for history in collector.calls]
     (out_dir / "index.html").write_text(_index(entries), encoding="utf-8")
     sys.stderr.write(f"cacofonisk replay: {len(entries)} call(s) drawn in {out_dir}/ "
                      f"(open {out_dir / 'index.html'})\n")
@@ -124,19 +125,31 @@ def file_stem(history: CallHistory) -> str:
     return re.sub(r"[^A-Za-z0-9._~-]+", "_", raw)
 
 
-def write_call(history: CallHistory, out_dir: Path) -> tuple[CallHistory, str, str]:
-    """Write one call's machine diagram and timeline; return their file names."""
+def write_call(history: CallHistory, out_dir: Path,
+               used: set[str] | None = None) -> tuple[CallHistory, str, str]:
+    """Write one call's machine diagram and timeline; return their file names.
+
+    ``used`` holds the stems already written in this run: the same log given
+    twice, or two logs with one name in different folders, get ``-2`` ...
+    instead of overwriting each other.
+    """
     from ..fsm import diagram
 
-    stem = file_stem(history)
+    stem = base = file_stem(history)
+    if used is not None:
+        count = 1
+        while stem in used:
+            count += 1
+            stem = f"{base}-{count}"
+        used.add(stem)
     machine_file, timeline_file = f"{stem}.call.svg", f"{stem}.timeline.svg"
     title = f"call {history.name}: " + (" → ".join(history.path) or "no call events")
     try:
-        diagram.write(diagram.CALL_MACHINE, out_dir / machine_file, path=history.path,
+        diagram.write(diagram.MACHINES["call"], out_dir / machine_file, path=history.path,
                       title=title)
     except InvalidTransition as err:  # would mean the collector misread the call
         sys.stderr.write(f"cacofonisk replay: {history.name}: {err}; drawn without path\n")
-        diagram.write(diagram.CALL_MACHINE, out_dir / machine_file, title=title)
+        diagram.write(diagram.MACHINES["call"], out_dir / machine_file, title=title)
     (out_dir / timeline_file).write_text(render_svg(build_timeline(history)), encoding="utf-8")
     return history, machine_file, timeline_file
 

@@ -1,5 +1,9 @@
 """Pictures of what happened: per-call paths through the call machine and timelines.
 
+Modules: ``model`` (marks, channel lives, call histories, a log's
+channel groups), ``channels`` (what each parsed AMI record means for the
+lanes), ``collect`` (the reporter) and ``timeline`` (the SVG).
+
 ``collect.CallCollector`` is a reporter that sits beside the user's
 reporter during a replay (``cacofonisk replay FILE --diagram DIR``). It
 sees every raw AMI event (``trace_ami``) and every call event
@@ -15,8 +19,9 @@ API, like any user's reporter.
 """
 from __future__ import annotations
 
-from .collect import CallCollector, CallHistory, ChannelLife, Happening, TRIGGER_OF
+from .collect import TRIGGER_OF, CallCollector
+from .model import CallHistory, ChannelLife, Happening, LogView
 from .timeline import Timeline, build_timeline, render_svg
 
-__all__ = ["CallCollector", "CallHistory", "ChannelLife", "Happening", "TRIGGER_OF",
+__all__ = ["CallCollector", "CallHistory", "ChannelLife", "Happening", "LogView", "TRIGGER_OF",
            "Timeline", "build_timeline", "render_svg"]

@@ -22,7 +22,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import attrs
 
-from .collect import CallHistory, ChannelLife, Happening
+from .model import CallHistory, ChannelLife, Happening
 
 MIN_GAP = 48.0          #: least distance between two distinct moments, px
 SPAN_TARGET = 900.0     #: width the whole call is scaled to before MIN_GAP, px

@@ -31,7 +31,7 @@ import shutil
 from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 from transitions import MachineError
@@ -45,6 +45,8 @@ from .engine import MachineDef
 #: the machines ``cacofonisk diagram`` knows, by name
 MACHINES: dict[str, MachineDef[Any]] = {"channel": CHANNEL_MACHINE, "call": CALL_MACHINE}
 
+Engine = Literal["graphviz", "mermaid"]
+
 #: output format by file extension
 FORMATS: dict[str, str] = {
     ".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot",
@@ -54,9 +56,9 @@ FORMATS: dict[str, str] = {
 #: formats that need Graphviz's ``dot`` program
 RENDERED = frozenset({"svg", "png"})
 
-_INSTALL_DOT = ("Graphviz's 'dot' program is needed to render {fmt}; install Graphviz "
+_INSTALL_DOT = ("Graphviz's 'dot' program is needed to render {what}; install Graphviz "
                 "(Debian/Ubuntu: apt-get install graphviz, or run "
-                "scripts/install-system-deps.sh), or write .dot or .mmd instead")
+                "scripts/install-system-deps.sh){hint}")
 _INSTALL_PY = ("the 'graphviz' Python package is needed for {fmt} output: "
                "pip install 'cacofonisk[diagrams]' (or write .mmd, which needs nothing)")
 
@@ -121,7 +123,7 @@ def _spec(definition: MachineDef[Any], labels: dict[tuple[Enum, str], str]) -> l
     return spec
 
 
-def build(definition: MachineDef[Any], *, engine: str = "mermaid", title: str | None = None,
+def build(definition: MachineDef[Any], *, engine: Engine = "mermaid", title: str | None = None,
           labels: dict[tuple[Enum, str], str] | None = None) -> GraphMachine:
     """A GraphMachine for ``definition``; the machine is its own model.
 
@@ -144,7 +146,7 @@ def build(definition: MachineDef[Any], *, engine: str = "mermaid", title: str | 
         return machine  # mermaid would copy Graphviz-only attributes into its text
     # per-instance copies: the class attributes are shared by every GraphMachine
     machine.machine_attributes = {**GraphMachine.machine_attributes, **_GRAPH_ATTRS}
-    styles = copy.deepcopy(GraphMachine.style_attributes)
+    styles: dict[str, Any] = copy.deepcopy(GraphMachine.style_attributes)
     for kind, extra in _STYLES.items():
         for style, attrs_ in extra.items():
             styles[kind].setdefault(style, {}).update(attrs_)
@@ -185,7 +187,7 @@ def _path_labels(steps: Sequence[PathStep]) -> dict[tuple[Enum, str], str]:
     return {key: f"{key[1]} ({','.join(nums)})" for key, nums in numbers.items()}
 
 
-def graph(definition: MachineDef[Any], *, engine: str, path: Sequence[str] = (),
+def graph(definition: MachineDef[Any], *, engine: Engine, path: Sequence[str] = (),
           title: str | None = None) -> Any:
     """The engine's graph object (``.source`` holds DOT or Mermaid text).
 
@@ -236,15 +238,16 @@ def source(definition: MachineDef[Any], fmt: str, *, path: Sequence[str] = (),
     raise ConfigurationError(f"{fmt!r} is not a text diagram format")
 
 
-def require_dot(fmt: str = "SVG/PNG") -> str:
-    """The path of Graphviz's ``dot``.
+def require_dot(what: str = "SVG/PNG", hint: str = "") -> str:
+    """The path of Graphviz's ``dot``, checked before any work is done.
 
     Raises:
-        ConfigurationError: ``dot`` is not on PATH (with how to install it).
+        ConfigurationError: ``dot`` is not on PATH (says how to install it;
+            ``hint`` may add what to do instead).
     """
     found = shutil.which("dot")
     if found is None:
-        raise ConfigurationError(_INSTALL_DOT.format(fmt=fmt))
+        raise ConfigurationError(_INSTALL_DOT.format(what=what, hint=hint))
     return found
 
 
@@ -257,7 +260,7 @@ def render(definition: MachineDef[Any], fmt: str, *, path: Sequence[str] = (),
         InvalidTransition: ``path`` is not possible in this machine.
     """
     if fmt in RENDERED:
-        require_dot(fmt.upper())
+        require_dot(fmt.upper(), ", or write .dot or .mmd, which need no Graphviz")
         drawn = graph(definition, engine="graphviz", path=path, title=title)
         try:
             data: bytes = drawn.pipe(format=fmt)

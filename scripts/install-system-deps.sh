@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Install the system packages cacofonisk needs beyond Python, where missing.
+#
+# Graphviz's `dot` renders the state diagrams and per-call diagrams as SVG
+# and PNG (`cacofonisk diagram call -o call.svg`, `cacofonisk replay LOG
+# --diagram DIR`, tests/test_diagram.py). DOT and Mermaid output need no
+# system package. Debian/Ubuntu (apt-get) only; safe to run again: it does
+# nothing when `dot` is already on PATH.
+set -euo pipefail
+
+if command -v dot >/dev/null 2>&1; then
+    echo "install-system-deps: graphviz present ($(dot -V 2>&1))"
+    exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-system-deps: 'dot' is missing and apt-get is not available;" \
+         "install Graphviz with this system's package manager" >&2
+    exit 1
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO="sudo"
+    else
+        echo "install-system-deps: run as root (or install sudo) to apt-get install graphviz" >&2
+        exit 1
+    fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# a mirror hiccup should not fail a whole CI run: retry the index update
+for attempt in 1 2 3; do
+    if $SUDO apt-get update -qq; then
+        break
+    fi
+    if [ "$attempt" -eq 3 ]; then
+        echo "install-system-deps: apt-get update failed 3 times" >&2
+        exit 1
+    fi
+    sleep 5
+done
+$SUDO apt-get install -y -qq graphviz >/dev/null
+echo "install-system-deps: installed graphviz ($(dot -V 2>&1))"
