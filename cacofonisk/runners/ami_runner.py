@@ -26,6 +26,7 @@ Secrets never appear in logs, reprs or error messages.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import hashlib
 import inspect
@@ -42,6 +43,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import panoramisk
 from panoramisk.actions import Action
 from panoramisk.ami_protocol import AMIProtocol
+from panoramisk.message import Message
 
 from cacofonisk.errors import AuthenticationFailed, ConfigurationError, ConnectionFailed
 from cacofonisk.manager import ChannelManager
@@ -191,6 +193,37 @@ class _Panoramisk(panoramisk.Manager):  # type: ignore[misc]  # untyped library
         """Replaced by _Link._keepalive."""
 
 
+class _Protocol(AMIProtocol):  # type: ignore[misc]  # untyped library
+    """panoramisk's protocol without its two ways of losing data.
+
+    panoramisk decodes each TCP read on its own with ``errors='ignore'``, so
+    a UTF-8 character split across two reads (a caller name such as 'Jörg'
+    in a busy stream) silently loses its bytes; and it ``strip()``s every
+    message, so a last header with an empty value (``WebhookUrls: ``) loses
+    its ``': '`` and is dropped. A replay of a recorded log would then differ
+    from the live stream. Here the bytes go through an incremental decoder
+    and only the line breaks around a message are stripped.
+    """
+
+    _decoder: codecs.IncrementalDecoder | None = None
+    _pending = ""
+    version: str | None = None  # set by connection_made; typed here for mypy
+
+    def data_received(self, data: bytes) -> None:
+        if self._decoder is None:
+            encoding = getattr(self, "encoding", None) or "utf8"
+            self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        text = self._pending + self._decoder.decode(data)
+        if self.version is None and text.startswith("Asterisk Call Manager/"):
+            self.version = text.partition("\r\n")[0].partition("/")[2].strip()
+        blocks = text.split("\r\n\r\n")
+        self._pending = blocks.pop()
+        for block in blocks:
+            message = Message.from_line(block.strip("\r\n"))
+            if message is not None:
+                self.handle_message(message)
+
+
 class _SnapshotAction(Action):  # type: ignore[misc]  # untyped library
     """CoreShowChannels that notes where its first answer falls among events."""
 
@@ -294,7 +327,7 @@ class _Link:
         pano.register_event("*", self._on_message)
         log.info("server %r: connecting", self.name)
         transport, protocol = await asyncio.wait_for(
-            loop.create_connection(AMIProtocol, self.host.host, self.host.port,
+            loop.create_connection(_Protocol, self.host.host, self.host.port,
                                    ssl=self.host.ssl or None), opts.connect_timeout)
         made: asyncio.Future[Any] = loop.create_future()
         made.set_result((transport, protocol))
