@@ -20,18 +20,15 @@ class Bridge:
         uniqueid: BridgeUniqueid.
         bridge_type: 'basic', 'holding' ... ('' when unknown).
         technology: BridgeTechnology ('simple_bridge', 'holding_bridge' ...).
-        creator: BridgeCreator (the application that made it).
         peers: the channels in it, in the order they entered.
     """
 
-    __slots__ = ("uniqueid", "bridge_type", "technology", "creator", "peers")
+    __slots__ = ("uniqueid", "bridge_type", "technology", "peers")
 
-    def __init__(self, uniqueid: str, bridge_type: str = "", technology: str = "",
-                 creator: str = "") -> None:
+    def __init__(self, uniqueid: str, bridge_type: str = "", technology: str = "") -> None:
         self.uniqueid = uniqueid
         self.bridge_type = bridge_type
         self.technology = technology
-        self.creator = creator
         self.peers: list[Channel] = []
 
     def __repr__(self) -> str:

@@ -5,6 +5,10 @@ between AMI 1.x (Asterisk 1.8-11: ``UniqueID``, ``Channel1``) and AMI 2+
 (Asterisk 12-22: ``Uniqueid``, ``LocalOneUniqueid``). Everything after
 ``parse()`` works with snake_case attributes.
 
+A record holds the fields some rule (or the diagrams) reads, and no more:
+every field costs a lookup and a store on every event of a busy server.
+Anything else is in ``record.raw``.
+
 Each record class declares its fields with ``ami(...)``: the AMI header(s)
 it is read from (first present wins), a converter and a default. A field
 without a default is required: if it is missing, or its converter fails,
@@ -184,10 +188,7 @@ class Newchannel(AmiEvent):
     caller_id_name: str = ami("CallerIDName", default="")
     account_code: str = ami("AccountCode", default="")
     exten: str = ami("Exten", default="")
-    context: str = ami("Context", default="")
     linkedid: str | None = ami("Linkedid", default=None)
-    connected_line_num: str = ami("ConnectedLineNum", default="")
-    connected_line_name: str = ami("ConnectedLineName", default="")
 
 
 @_register
@@ -200,9 +201,6 @@ class Newstate(AmiEvent):
     channel: str = ami("Channel")
     state: int = ami("ChannelState", conv=int)
     caller_id_num: str = ami("CallerIDNum", default="")
-    caller_id_name: str = ami("CallerIDName", default="")
-    connected_line_num: str = ami("ConnectedLineNum", default="")
-    connected_line_name: str = ami("ConnectedLineName", default="")
 
 
 @_register
@@ -325,7 +323,6 @@ class Dial(AmiEvent):
     channel: str = ami("Channel", default="")
     dest_uniqueid: str = ami("DestUniqueID", "DestUniqueid", default="")
     destination: str = ami("Destination", default="")
-    dial_string: str = ami("Dialstring", "DialString", default="")
     dial_status: str = ami("DialStatus", default="")
 
 
@@ -486,7 +483,6 @@ class DialEnd(AmiEvent):
     dest_uniqueid: str = ami("DestUniqueid")
     uniqueid: str | None = ami("Uniqueid", default=None)
     dial_status: str = ami("DialStatus", default="")
-    forward: str = ami("Forward", default="")
 
 
 @_register
@@ -498,8 +494,6 @@ class BridgeCreate(AmiEvent):
     bridge_uniqueid: str = ami("BridgeUniqueid")
     bridge_type: str = ami("BridgeType", default="")
     technology: str = ami("BridgeTechnology", default="")
-    creator: str = ami("BridgeCreator", default="")
-    name: str = ami("BridgeName", default="")
 
 
 @_register
@@ -513,12 +507,11 @@ class BridgeDestroy(BridgeCreate):
 @_register
 @attrs.frozen(slots=True, kw_only=True)
 class BridgeEnter(BridgeCreate):
-    """2+: ``Uniqueid`` joined ``BridgeUniqueid`` (``SwapUniqueid``: it replaced one)."""
+    """2+: ``Uniqueid`` joined ``BridgeUniqueid``."""
 
     EVENT = "BridgeEnter"
     uniqueid: str = ami("Uniqueid", default="")
     channel: str = ami("Channel", default="")
-    swap_uniqueid: str = ami("SwapUniqueid", default="")
 
 
 @_register

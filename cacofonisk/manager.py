@@ -73,6 +73,11 @@ class ChannelManager:
         self._dialect = dialect or "ami1"
         self._detected = self._forced
         self._rules: Rules = _DIALECTS[self._dialect](self._tracker)
+        # BaseReporter's no-op trace_ami/on_event are not called: two calls
+        # saved per event. A hook set on the instance later is still seen.
+        self._reporter_attrs: dict[str, Any] = getattr(reporter, "__dict__", {})
+        self._calls_trace_ami = _overridden(reporter, "trace_ami")
+        self._calls_on_event = _overridden(reporter, "on_event")
 
     def __repr__(self) -> str:
         return (f"<ChannelManager server={self.server!r} dialect={self.dialect} "
@@ -109,9 +114,8 @@ class ChannelManager:
 
     def on_event(self, event: Mapping[str, Any]) -> None:
         """Apply one AMI event. Never raises (unless ``strict`` and a bug)."""
-        trace_ami = _overridden(self._reporter, "trace_ami")
-        if trace_ami is not None:
-            self._call(trace_ami, event)
+        if self._calls_trace_ami or "trace_ami" in self._reporter_attrs:
+            self._call(self._reporter.trace_ami, event)
         tracker = self._tracker
         try:
             name = event.get("Event")
@@ -138,9 +142,8 @@ class ChannelManager:
                 raise
         if tracker.traces or tracker.outbox:
             self._drain()
-        on_event = _overridden(self._reporter, "on_event")
-        if on_event is not None:
-            self._call(on_event, event)
+        if self._calls_on_event or "on_event" in self._reporter_attrs:
+            self._call(self._reporter.on_event, event)
 
     def _detect(self, name: str, event: Mapping[str, Any]) -> None:
         if self._detected:
@@ -218,16 +221,15 @@ class ChannelManager:
 _BASE_NO_OPS = {BaseReporter.trace_ami, BaseReporter.on_event}
 
 
-def _overridden(reporter: Any, hook: str) -> Any:
-    """The reporter's hook, or None when it is BaseReporter's no-op (or absent).
+def _overridden(reporter: Any, hook: str) -> bool:
+    """Whether the reporter has its own ``hook`` (not BaseReporter's no-op).
 
-    Checked on every event (a hook may be set on the instance, or patched,
-    at any time); skipping the no-ops saves two calls per event.
+    A duck-typed reporter may provide hooks through ``__getattr__``.
     """
-    method = getattr(reporter, hook, None)
-    if method is None or getattr(method, "__func__", None) in _BASE_NO_OPS:
-        return None
-    return method
+    method = getattr(type(reporter), hook, None)
+    if method is None:
+        return getattr(reporter, hook, None) is not None
+    return method not in _BASE_NO_OPS
 
 
 def _name_of(event: Mapping[str, Any]) -> str:

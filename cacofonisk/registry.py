@@ -119,12 +119,11 @@ class BridgeRegistry:
         """The bridge, or None."""
         return self._by_id.get(uniqueid)
 
-    def ensure(self, uniqueid: str, bridge_type: str = "", technology: str = "",
-               creator: str = "") -> Bridge:
+    def ensure(self, uniqueid: str, bridge_type: str = "", technology: str = "") -> Bridge:
         """The bridge, created if we joined after its BridgeCreate."""
         bridge = self._by_id.get(uniqueid)
         if bridge is None:
-            bridge = Bridge(uniqueid, bridge_type, technology, creator)
+            bridge = Bridge(uniqueid, bridge_type, technology)
             self._by_id[uniqueid] = bridge
         return bridge
 

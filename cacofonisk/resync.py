@@ -50,7 +50,7 @@ def resync_tracker(tracker: Tracker, entries: Sequence[Mapping[str, Any]]) -> No
                 caller_id=CallerId(name=str(entry.get("CallerIDName", "")),
                                    number=str(entry.get("CallerIDNum", "")) or None,
                                    is_public=True),
-                exten=str(entry.get("Exten", "")), context=str(entry.get("Context", "")),
+                exten=str(entry.get("Exten", "")),
                 linkedid=str(entry.get("Linkedid") or uniqueid),
             )
             tracker.channels.add(known)

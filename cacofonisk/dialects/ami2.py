@@ -44,7 +44,6 @@ class Ami2Rules(TransferRules, Rules):
         self.pending_ring: Channel | None = None
         self.handlers.update({
             ami.NewCallerid: self.on_new_callerid_2,
-            ami.NewConnectedLine: self.on_new_connected_line,
             ami.Newstate: self.on_newstate,
             ami.LocalBridge: self.on_local_bridge,
             ami.Hangup: self.on_hangup,
@@ -87,11 +86,6 @@ class Ami2Rules(TransferRules, Rules):
         channel.caller_id = channel.caller_id.replace(
             name=record.caller_id_name, number=record.caller_id_num,
             is_public="Allowed" in record.cid_calling_pres if record.cid_calling_pres else True)
-
-    def on_new_connected_line(self, record: ami.NewConnectedLine) -> None:
-        channel = self.channel(record)
-        channel.connected_line = channel.connected_line.replace(
-            name=record.connected_line_name, number=record.connected_line_num or None)
 
     def on_local_bridge(self, record: ami.LocalBridge) -> None:
         one = self.tracker.channels.by_id(record.one_uniqueid, "LocalBridge")
@@ -171,13 +165,13 @@ class Ami2Rules(TransferRules, Rules):
 
         Dial() and Queue() create and dial all their targets in a tight
         loop, and a fast phone can ring before the next target is dialed.
-        New channels, connected-line updates and further dials (or queue AgentCalled) from the same
+        New channels and further dials (or queue AgentCalled) from the same
         caller continue the burst; anything else ends it.
         """
         pending = self.pending_ring
         if pending is None:
             return False
-        if isinstance(record, (ami.Newchannel, ami.NewConnectedLine)):
+        if isinstance(record, ami.Newchannel):
             return True
         if isinstance(record, (ami.DialBegin, ami.AgentCalled)) and record.uniqueid:
             source = self.tracker.channels.find(record.uniqueid, None)
@@ -243,12 +237,12 @@ class Ami2Rules(TransferRules, Rules):
 
     def on_bridge_create(self, record: ami.BridgeCreate) -> None:
         self.tracker.bridges.ensure(record.bridge_uniqueid, record.bridge_type,
-                                    record.technology, record.creator)
+                                    record.technology)
 
     def on_bridge_enter(self, record: ami.BridgeEnter) -> None:
         channel = self.channel(record)
         bridge = self.tracker.bridges.ensure(record.bridge_uniqueid, record.bridge_type,
-                                             record.technology, record.creator)
+                                             record.technology)
         if channel.bridge is not None and channel.bridge is not bridge:
             channel.bridge.discard(channel)
         bridge.add(channel)

@@ -142,9 +142,7 @@ class Rules:
             caller_id=CallerId(code=account_code(record.account_code),
                                name=record.caller_id_name, number=record.caller_id_num,
                                is_public=True),
-            exten=record.exten, context=record.context, linkedid=record.linkedid,
-            connected_line=CallerId(name=record.connected_line_name,
-                                    number=record.connected_line_num or None),
+            exten=record.exten, linkedid=record.linkedid,
         )
         registry.add(channel)
 

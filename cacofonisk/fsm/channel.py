@@ -107,7 +107,6 @@ class Channel:
         ami_state: Asterisk's ChannelState number.
         exten: the extension the channel dialed (the number a caller typed).
         caller_id: who this channel is.
-        connected_line: who Asterisk says is on the other end (2+).
         custom: free-form user data; survives a masquerade (2017 README).
         fwd_local_bridge / back_local_bridge: for a Local channel half, the
             other half (``;1`` -> ``;2`` forward).
@@ -131,8 +130,8 @@ class Channel:
     """
 
     __slots__ = (
-        "uniqueid", "name", "linkedid", "state", "ami_state", "exten", "context",
-        "caller_id", "connected_line", "custom", "fwd_local_bridge",
+        "uniqueid", "name", "linkedid", "state", "ami_state", "exten",
+        "caller_id", "custom", "fwd_local_bridge",
         "back_local_bridge", "back_dial", "fwd_dials", "linked", "bridge", "side",
         "is_originated", "marks", "dial_status", "hangup_requested_by",
         "early_media", "resumed", "on_hold", "queue",
@@ -140,17 +139,14 @@ class Channel:
 
     def __init__(self, uniqueid: str, name: str, *, ami_state: int = 0,
                  caller_id: CallerId | None = None, exten: str = "",
-                 context: str = "", linkedid: str | None = None,
-                 connected_line: CallerId | None = None) -> None:
+                 linkedid: str | None = None) -> None:
         self.uniqueid = uniqueid
         self.name = name
         self.linkedid = linkedid if linkedid is not None else uniqueid
         self.state = ChannelState.DOWN
         self.ami_state = ami_state
         self.exten = exten
-        self.context = context
         self.caller_id = caller_id or CallerId()
-        self.connected_line = connected_line or CallerId()
         self.custom: dict[str, Any] = {}
         self.fwd_local_bridge: Channel | None = None
         self.back_local_bridge: Channel | None = None
