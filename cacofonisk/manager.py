@@ -44,6 +44,10 @@ def _interesting(*rule_types: type[Rules]) -> frozenset[str]:
     return frozenset(names)
 
 
+#: The parser of each event name some rule consumes (INTERESTING_EVENTS).
+_PARSERS = {name: ami.RECORD_TYPES[name].from_ami for name in _interesting(Ami1Rules, Ami2Rules)}
+
+
 class ChannelManager:
     """Follows the channels and calls of ONE Asterisk server.
 
@@ -59,7 +63,7 @@ class ChannelManager:
     """
 
     #: Every AMI event name some rule consumes; others may be skipped.
-    INTERESTING_EVENTS: frozenset[str] = _interesting(Ami1Rules, Ami2Rules)
+    INTERESTING_EVENTS: frozenset[str] = frozenset(_PARSERS)
 
     def __init__(self, reporter: Any, *, server: str = "", strict: bool = False,
                  dialect: str | None = None) -> None:
@@ -121,10 +125,11 @@ class ChannelManager:
             name = event.get("Event")
             if name.__class__ is not str:
                 name = ami.event_name(event)
-            if name in self.INTERESTING_EVENTS:
+            parse = _PARSERS.get(name)
+            if parse is not None:
                 if not self._detected:
                     self._detect(name, event)
-                record = ami.RECORD_TYPES[name].from_ami(event)
+                record = parse(event)
                 tracker.timestamp = record.timestamp
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug("record %r", record)

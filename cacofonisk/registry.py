@@ -40,6 +40,10 @@ class ChannelRegistry:
         self._by_id[channel.uniqueid] = channel
         self._by_name[channel.name] = channel
 
+    def get(self, uniqueid: str) -> Channel | None:
+        """The channel with this Uniqueid, or None (the fast path of lookups)."""
+        return self._by_id.get(uniqueid)
+
     def by_id(self, uniqueid: str, event: str = "") -> Channel:
         """The channel with this Uniqueid; ChannelGone/UnknownChannel if none."""
         channel = self._by_id.get(uniqueid)

@@ -21,7 +21,7 @@ from .callerid import CallerId
 from .errors import InvalidTransition
 from .fsm.call import CALL_MACHINE, Call
 from .fsm.channel import CHANNEL_MACHINE, Channel
-from .fsm.engine import can_fire, fire
+from .fsm.engine import fire, try_fire
 from .registry import BridgeRegistry, CallRegistry, ChannelRegistry
 from .topology import unlink
 
@@ -68,10 +68,7 @@ class Tracker:
 
     def step_if_allowed(self, channel: Channel, trigger: str) -> bool:
         """Move a channel's machine when its table allows it; silent otherwise."""
-        if can_fire(CHANNEL_MACHINE, channel, trigger):
-            fire(CHANNEL_MACHINE, channel, trigger)
-            return True
-        return False
+        return try_fire(CHANNEL_MACHINE, channel, trigger)
 
     def forget(self, channel: Channel) -> None:
         """A channel is gone: unlink it, drop it, free what it anchored."""

@@ -71,7 +71,9 @@ class Ami2Rules(TransferRules, Rules):
         """Apply a record; first flush a b_dial held back for a dial burst."""
         if self.pending_ring is not None and not self._continues_burst(record):
             self._flush_ring()
-        super().handle(record)
+        handler = self.handlers.get(record.__class__)
+        if handler is not None:
+            handler(record)
 
     # -- channel identity -------------------------------------------------------
 

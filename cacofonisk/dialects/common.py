@@ -100,7 +100,7 @@ class Rules:
 
     def handle(self, record: ami.AmiEvent) -> None:
         """Apply one record (a no-op for types this dialect ignores)."""
-        handler = self.handlers.get(type(record))
+        handler = self.handlers.get(record.__class__)
         if handler is not None:
             handler(record)
 
@@ -108,6 +108,10 @@ class Rules:
 
     def channel(self, record: Any, event: str = "") -> Channel:
         """The channel a record is about (by Uniqueid/name as the dialect prefers)."""
+        if not self.name_first:
+            found = self.tracker.channels.get(record.uniqueid)
+            if found is not None:
+                return found
         uniqueid = getattr(record, "uniqueid", None)
         name = getattr(record, "channel", None)
         registry = self.tracker.channels

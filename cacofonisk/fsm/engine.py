@@ -130,6 +130,21 @@ def can_fire(definition: MachineDef[Any], model: Any, trigger: str) -> bool:
     return (model.state, trigger) in definition.table
 
 
+def try_fire(definition: MachineDef[Any], model: Any, trigger: str, **data: Any) -> bool:
+    """Run ``trigger`` if the table allows it in the model's state; say whether it ran.
+
+    The common case, a rule without callbacks, is a single dict lookup.
+    """
+    entry = definition.table.get((model.state, trigger))
+    if entry is None:
+        return False
+    if _USE_TRANSITIONS or entry[1]:
+        fire(definition, model, trigger, **data)
+    else:
+        model.state = entry[0]
+    return True
+
+
 def fire(definition: MachineDef[Any], model: Any, trigger: str, **data: Any) -> Enum:
     """Run ``trigger`` on ``model``; return the new state.
 
