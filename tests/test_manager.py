@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+import cacofonisk.manager as manager_module
 from cacofonisk import calls
 from cacofonisk import events as ami_events
 from cacofonisk.callerid import CallerId
@@ -307,10 +308,10 @@ def test_malformed_event_trace_names_the_missing_header():
 
 
 def test_a_bug_is_traced_and_swallowed_unless_strict(monkeypatch):
-    def broken_parse(cls: Any, raw: Any) -> Any:
+    def broken_parse(raw: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(ami_events.Newstate, "from_ami", classmethod(broken_parse))
+    monkeypatch.setitem(manager_module._PARSERS, "Newstate", broken_parse)
     event = chan("Newstate", A, ChannelState="4")
     _m, rec = run([event], strict=False)
     assert any("boom" in t for t in rec.traces())
@@ -320,10 +321,10 @@ def test_a_bug_is_traced_and_swallowed_unless_strict(monkeypatch):
 
 
 def test_cacofonisk_errors_are_not_raised_even_when_strict(monkeypatch):
-    def refusing_parse(cls: Any, raw: Any) -> Any:
+    def refusing_parse(raw: Any) -> Any:
         raise CacofoniskError("cannot place it")
 
-    monkeypatch.setattr(ami_events.Newstate, "from_ami", classmethod(refusing_parse))
+    monkeypatch.setitem(manager_module._PARSERS, "Newstate", refusing_parse)
     _m, rec = run([chan("Newstate", A, ChannelState="4")], strict=True)
     assert "cannot place it" in rec.traces()
 
