@@ -7,7 +7,6 @@ import pytest
 
 import cacofonisk.manager as manager_module
 from cacofonisk import calls
-from cacofonisk import events as ami_events
 from cacofonisk.callerid import CallerId
 from cacofonisk.errors import CacofoniskError
 from cacofonisk.manager import ChannelManager
