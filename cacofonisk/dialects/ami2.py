@@ -220,6 +220,10 @@ class Ami2Rules(TransferRules, Rules):
             return  # an Originate's dial: nothing to pull apart
         channel = registry.by_id(record.uniqueid, "DialEnd")
         destination = registry.by_id(record.dest_uniqueid, "DialEnd")
+        if destination.back_dial is not channel:
+            # Asterisk repeats the CANCEL of the other queue members; the dial
+            # is already closed, so there is nothing left to end.
+            return
         destination.dial_status = record.dial_status
         if not destination.is_local:
             if self.pending_ring is not None:
