@@ -91,7 +91,7 @@ def unlink(channel: Channel) -> None:
 
 
 def bridge_peers(channel: Channel) -> set[Channel]:
-    """2+: the real (non-Local) channels talking with ``channel``, itself included.
+    """2+: the real parties (``is_relevant``) talking with ``channel``, itself included.
 
     Walks the channel's bridge and, through Local pairs, the bridges they
     lead to.
@@ -105,9 +105,9 @@ def bridge_peers(channel: Channel) -> set[Channel]:
             return
         seen_bridges.add(id(bridge))
         for peer in bridge.peers:
-            if not peer.is_local:
+            if peer.is_relevant:
                 peers.add(peer)
-            else:
+            elif peer.is_local:
                 other = local_peer(peer)
                 if other is not None:
                     walk(other)
@@ -117,6 +117,6 @@ def bridge_peers(channel: Channel) -> set[Channel]:
         other = local_peer(channel)
         if other is not None:
             walk(other)
-    elif channel.bridge is not None:
+    elif channel.bridge is not None and channel.is_relevant:
         peers.add(channel)
     return peers

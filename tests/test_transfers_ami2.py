@@ -214,3 +214,15 @@ def test_conference_of_three_parties_reports_no_second_answer() -> None:
     story.channel("c", "203", linked="c").state("c", 4).state("c", 6).enter("br1", "c")
     hooks, _ = play(story)
     assert [h for h in hooks.seen if h[0] == "up"] == [("up", "201", "202")]
+
+
+def test_asterisk_internal_channels_in_a_bridge_are_not_parties() -> None:
+    """A ConfBridge announcer or a ChanSpy snoop joining the bridge changes nothing."""
+    story = Ami2().answered_call("a", "201", "b", "202", "br1")
+    story.channel("x", "s", linked="a", tech="Snoop").enter("br1", "x")
+    story.leave("br1", "x").hangup("x").leave("br1", "b").hangup("b")
+    story.leave("br1", "a").destroy("br1").hangup("a")
+    hooks, manager = play(story)
+    assert hooks.seen == [("b_dial", "201", ["202"]), ("up", "201", "202"),
+                          ("hangup", "201", "completed")]
+    assert manager.is_idle()

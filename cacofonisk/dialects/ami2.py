@@ -337,7 +337,7 @@ class Ami2Rules(TransferRules, Rules):
         channel = self.channel(record)
         if self.pending_ring is not None:
             self._flush_ring()
-        if not channel.is_local:
+        if channel.is_relevant:
             self._report_hangup(channel, record)
         self.tracker.step(channel, "hang_up")
         self.tracker.forget(channel)

@@ -62,6 +62,14 @@ CHANNEL_MACHINE: MachineDef[ChannelState] = define(
     "channel", ChannelState, ChannelState.DOWN, CHANNEL_RULES)
 
 
+#: Channel technologies that Asterisk uses internally and that are never a
+#: party of a call: masquerade helpers, parking, conference announcers and
+#: recorders, ChanSpy snoops, message and media channels.
+PSEUDO_TECHNOLOGIES = ("AsyncGoto/", "Bridge/", "Parked/", "Announcer/", "CBAnn/", "CBRec/",
+                       "Recorder/", "Snoop/", "Message/", "MulticastRTP/", "UnicastRTP/",
+                       "Surrogate/", "Console/")
+
+
 class Marks:
     """What the call rules have already said about a channel.
 
@@ -180,8 +188,11 @@ class Channel:
 
     @property
     def is_relevant(self) -> bool:
-        """A real party (any technology but Local) that is not a zombie."""
-        return not self.is_local and not self.is_zombie
+        """A real party: any technology (SIP, PJSIP, IAX2, DAHDI ...) but Local and
+        Asterisk's internal ones, and not a 1.x zombie."""
+        name = self.name
+        return not (name.startswith("Local/") or name.endswith("<ZOMBIE>")
+                    or name.startswith(PSEUDO_TECHNOLOGIES))
 
     @property
     def is_up(self) -> bool:
