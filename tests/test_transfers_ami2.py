@@ -217,9 +217,11 @@ def test_conference_of_three_parties_reports_no_second_answer() -> None:
 
 
 def test_asterisk_internal_channels_in_a_bridge_are_not_parties() -> None:
-    """A ConfBridge announcer or a ChanSpy snoop joining the bridge changes nothing."""
-    story = Ami2().answered_call("a", "201", "b", "202", "br1")
-    story.channel("x", "s", linked="a", tech="Snoop").enter("br1", "x")
+    """A ChanSpy snoop already in the bridge does not hide the answer of the call."""
+    story = (Ami2().channel("a", "201", exten="202").state("a", 4)
+             .channel("b", "202", linked="a").dial("a", "b").state("b", 5).dial_state("a", "b")
+             .state("b", 6).dial_end("a", "b").state("a", 6))
+    story.channel("x", "s", linked="a", tech="Snoop").bridge("br1", "x", "b", "a")
     story.leave("br1", "x").hangup("x").leave("br1", "b").hangup("b")
     story.leave("br1", "a").destroy("br1").hangup("a")
     hooks, manager = play(story)
