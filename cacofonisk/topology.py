@@ -67,14 +67,19 @@ def local_peer(channel: Channel) -> Channel | None:
     return channel.fwd_local_bridge or channel.back_local_bridge
 
 
-def unlink(channel: Channel) -> None:
-    """Cut the links to a channel that is going away (Local pair, dial, bridges)."""
+def cut_local_links(channel: Channel) -> None:
+    """Cut a channel from the other half of its Local pair (both directions)."""
     if channel.fwd_local_bridge is not None:
         channel.fwd_local_bridge.back_local_bridge = None
         channel.fwd_local_bridge = None
     if channel.back_local_bridge is not None:
         channel.back_local_bridge.fwd_local_bridge = None
         channel.back_local_bridge = None
+
+
+def unlink(channel: Channel) -> None:
+    """Cut the links to a channel that is going away (Local pair, dial, bridges)."""
+    cut_local_links(channel)
     if channel.back_dial is not None:
         if channel in channel.back_dial.fwd_dials:
             channel.back_dial.fwd_dials.remove(channel)

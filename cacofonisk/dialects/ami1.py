@@ -26,7 +26,7 @@ from .. import events as ami
 from ..constants import AST_STATE_DOWN, AST_STATE_RING, AST_STATE_RINGING, AST_STATE_UP
 from ..errors import MalformedEvent
 from ..fsm.channel import Channel
-from ..topology import dialed_channels, dialing_channel
+from ..topology import cut_local_links, dialed_channels, dialing_channel
 from .common import UNKNOWN_CAUSES_AMI1, Rules, hangup_reason
 
 _A_DIAL_STATES = (3, AST_STATE_RING, AST_STATE_UP)  # Dialing, Ring, Up
@@ -144,12 +144,7 @@ class Ami1Rules(Rules):
     @staticmethod
     def _take_over(original: Channel, clone: Channel) -> None:
         """Move the clone's Local links, custom data, marks and caller ID to the original."""
-        if original.fwd_local_bridge is not None:
-            original.fwd_local_bridge.back_local_bridge = None
-            original.fwd_local_bridge = None
-        if original.back_local_bridge is not None:
-            original.back_local_bridge.fwd_local_bridge = None
-            original.back_local_bridge = None
+        cut_local_links(original)
         if clone.fwd_local_bridge is not None:
             clone.fwd_local_bridge.back_local_bridge = original
             original.fwd_local_bridge = clone.fwd_local_bridge

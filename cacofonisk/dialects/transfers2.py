@@ -31,10 +31,15 @@ class TransferRules:
 
     tracker: Tracker
 
+    def _failed(self, result: str, what: str) -> bool:
+        """A transfer whose Result is not Success changed nothing: trace it, say so."""
+        if result and result != "Success":
+            self.tracker.trace(f"{what} failed ({result}): the calls are unchanged")
+            return True
+        return False
+
     def on_blind_transfer(self, record: ami.BlindTransfer) -> None:
-        if record.result and record.result != "Success":
-            self.tracker.trace(f"blind transfer to {record.extension} failed "
-                               f"({record.result}): the call is unchanged")
+        if self._failed(record.result, f"blind transfer to {record.extension}"):
             return
         registry = self.tracker.channels
         transferer = registry.by_id(record.transferer, "BlindTransfer")
@@ -59,9 +64,7 @@ class TransferRules:
             a_chan.exten, [target.caller_id for target in target_chans], kind="blind")
 
     def on_attended_transfer(self, record: ami.AttendedTransfer) -> None:
-        if record.result and record.result != "Success":
-            self.tracker.trace(f"attended transfer failed ({record.result}): "
-                               f"the calls are unchanged")
+        if self._failed(record.result, "attended transfer"):
             return
         registry = self.tracker.channels
         orig = registry.by_id(record.orig_transferer, "AttendedTransfer")
