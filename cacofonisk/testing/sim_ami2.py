@@ -86,6 +86,7 @@ class Pbx2:
         self.context = context
         self.events: list[dict[str, Any]] = []
         self.swappable: set[int] = set()
+        self.bursts: list[tuple[int, int]] = []
         self.uniqueids: list[str] = []
 
     # -- raw emission -----------------------------------------------------------
@@ -97,6 +98,10 @@ class Pbx2:
         out.update(fields)
         self.events.append(out)
         return out
+
+    def burst_from(self, first: int) -> None:
+        """Mark events ``first`` .. the last one as one dial burst."""
+        self.bursts.append((first, len(self.events) - 1))
 
     def swap_last(self) -> None:
         """Mark the last two events as a pair Asterisk sends in either order."""
@@ -156,7 +161,18 @@ class Pbx2:
         self.emit("Newchannel", **self.snap(chan))
         if not who.public:
             self.emit("NewCallerid", **self.snap(chan),
-                      **{"CID-CallingPres": "32 (Presentation Restricted, Not Screened)"})
+                      **{"CID-CallingPres": "32 (Presentation Prohibited, Not Screened)"})
+        return chan
+
+    def phone_originated(self, who: Party) -> Chan:
+        """AMI Originate creates the channel to a phone: Down, its own Linkedid."""
+        chan = self._chan(who.tech, who.device, linkedid=None, cid_num=who.number,
+                          cid_name=who.name, account=who.account, context=self.context,
+                          exten="s", state=0, party=who)
+        self.emit("Newchannel", **self.snap(chan))
+        if not who.public:
+            self.emit("NewCallerid", **self.snap(chan),
+                      **{"CID-CallingPres": "32 (Presentation Prohibited, Not Screened)"})
         return chan
 
     def phone_out(self, who: Party, linked: Chan, *, exten: str = "s") -> Chan:

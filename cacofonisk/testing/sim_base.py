@@ -59,9 +59,18 @@ class Party:
 
 def party(number: str, name: str = "", *, account: str | None = None,
           tech: str = "PJSIP", public: bool = True) -> Party:
-    """A Party with a plausible account code (``15001`` + number) unless given."""
+    """A Party with a plausible account code unless given.
+
+    The default follows the recordings: phone 201 has account 150010001,
+    202 has 150010002 ... (other numbers: ``15001`` + their last 4 digits).
+    """
     if account is None:
-        account = "15001" + number[-4:].rjust(4, "0") if number.isdigit() else ""
+        if number.isdigit() and 200 <= int(number) < 1200:
+            account = f"150010{int(number) - 200:03d}"
+        elif number.lstrip("+").isdigit():
+            account = "15001" + number[-4:].rjust(4, "0")
+        else:
+            account = ""
     return Party(number=number, name=name, account=account, tech=tech, public=public)
 
 
@@ -237,10 +246,18 @@ class Scenario:
         events: the AMI events, as dicts of str (lists for repeated headers).
         expected: the call events a correct tracker reports, in order.
         swappable: indices ``i`` where ``events[i]`` and ``events[i + 1]``
-            are a pair Asterisk sends in either order (see ``commuting``).
+            are a pair Asterisk sends in either order (the ringing
+            notifications of one target: Newstate Ringing and DialState
+            RINGING).
+        bursts: ``(first, last)`` index ranges of a dial burst (a ring
+            group's or queue's DialBegins): ``strategies.interleavings``
+            keeps other calls' events out of them, because the tracker
+            needs that to announce all targets in one on_b_dial (see
+            docs/property-testing.md, "Known tracker limits").
         merged: call ids that end because a transfer joined them into
             another call: they report no on_hangup.
         uniqueids: every channel the flow creates (all hang up by the end).
+        numbers: the numbers of every party taking part.
         params: the builder arguments (for the CLI and the docs).
     """
 
@@ -250,8 +267,10 @@ class Scenario:
     events: tuple[dict[str, Any], ...]
     expected: tuple[Expect, ...]
     swappable: frozenset[int] = frozenset()
+    bursts: tuple[tuple[int, int], ...] = ()
     merged: frozenset[str] = frozenset()
     uniqueids: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
     params: Mapping[str, Any] = attrs.field(factory=dict)
 
     @property

@@ -1,0 +1,240 @@
+"""The scenario simulator: realistic AMI event streams for named call flows.
+
+``build(flow, dialect, ...)`` returns a ``Scenario``: the AMI events
+Asterisk sends for that flow (lists of dicts of str, headers exactly like
+the recordings in ``../shared``) and the call events a correct tracker must
+report for them (``Expect`` values: hook, call id, caller, targets, reason,
+transfer kind ...). Flows::
+
+    >>> from cacofonisk.testing.scenarios import build
+    >>> scenario = build("blind_transfer", "ami2")
+    >>> [e.hook for e in scenario.expected]            # doctest: +NORMALIZE_WHITESPACE
+    ['on_b_dial', 'on_b_dial_end', 'on_up', 'on_blind_transfer', 'on_b_dial_end',
+     'on_up', 'on_hangup']
+
+AMI 2+ (Asterisk 12-22) flows follow the lab recordings (Asterisk 22,
+direct PJSIP dials: ``sim_flows2.py``, ``sim_transfers2.py``, ``sim_queues2.py``);
+AMI 1.x flows follow the Asterisk 11 recordings (VoIPGRID dialplan: every
+phone dialed through a Local channel that Asterisk optimizes away with a
+Masquerade: ``sim_flows1.py``), for the subset ``flow_names('ami1')`` lists.
+
+Parties: ``build`` takes ``numbers`` (caller first) and fills in names and
+account codes; pass ``parties`` (``sim_base.Party``) for full control
+(technology, names, account codes, caller-ID privacy). Several scenarios
+built with one ``Ids`` allocator have distinct Uniqueids, channel names and
+bridge ids, so their streams can be interleaved (``strategies.py``).
+
+The command ``cacofonisk scenario NAME -o FILE`` writes a scenario's event
+log and ``.expected.json``; ``scenarios/`` holds one of each flow.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from . import sim_flows1, sim_flows2, sim_queues2, sim_transfers2
+from .sim_base import Expect, Ids, Party, Scenario, party
+
+__all__ = ["FLOWS", "Expect", "FlowSpec", "Ids", "Party", "Scenario", "build",
+           "default_parties", "flow_names", "party"]
+
+Builder = Callable[..., Scenario]
+
+#: The default cast, as in the lab recordings.
+NAMES = {"201": "Alice", "202": "Bob", "203": "Carol", "204": "Dave", "205": "Erin",
+         "206": "Frank", "207": "Grace", "208": "Heidi"}
+
+
+@attrs.frozen(slots=True)
+class FlowSpec:
+    """A named flow: its builders per dialect and how many parties it needs.
+
+    Attributes:
+        name: the flow's name (the scenario file name).
+        builders: dialect -> builder ``f(ids, parties, **options)``.
+        parties: how many parties the default cast has (caller first).
+        min_parties: the fewest parties the builder accepts.
+        options: default options passed to the builder (per dialect where
+            a key is a dialect name).
+        summary: one line for ``cacofonisk scenario --list``.
+        recordings: dialect -> (recording path relative to ``../shared``,
+            options that reproduce it) for the simulator-vs-recording test.
+    """
+
+    name: str
+    builders: Mapping[str, Builder]
+    parties: int
+    summary: str
+    min_parties: int = 2
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+    recordings: Mapping[str, tuple[tuple[str, Mapping[str, Any]], ...]] = attrs.field(
+        factory=dict)
+
+
+def _spec(name: str, summary: str, ami2: Builder, ami1: Builder | None = None, *,
+          parties: int = 2, min_parties: int = 2, options: Mapping[str, Any] | None = None,
+          recordings: Mapping[str, tuple[tuple[str, Mapping[str, Any]], ...]] | None = None
+          ) -> FlowSpec:
+    builders = {"ami2": ami2}
+    if ami1 is not None:
+        builders["ami1"] = ami1
+    return FlowSpec(name=name, builders=builders, parties=parties, summary=summary,
+                    min_parties=min_parties, options=options or {},
+                    recordings=recordings or {})
+
+
+def _with(builder: Builder, **fixed: Any) -> Builder:
+    """A builder with some options fixed (a named variant of a flow)."""
+    def variant(ids: Ids, parties: Sequence[Party], **options: Any) -> Scenario:
+        return builder(ids, parties, **{**fixed, **options})
+    variant.__doc__ = builder.__doc__
+    return variant
+
+
+_F2, _F1, _T2, _Q2 = sim_flows2, sim_flows1, sim_transfers2, sim_queues2
+
+FLOWS: dict[str, FlowSpec] = {spec.name: spec for spec in (
+    _spec("answered", "A calls B, B answers, A hangs up",
+          _F2.answered, _F1.answered,
+          recordings={"ami2": (("lab/simple_answered_a_hangup.json", {}),
+                               ("lab/early_media_183.json", {"early_media": True,
+                                                              "teardown_variant": 5}),
+                               ("lab/hold_unhold.json", {"hold": True, "newstate_first": True,
+                                                         "teardown_variant": 1}),
+                               ("lab/user_event.json", {"user_event": "Custom",
+                                                        "newstate_first": True,
+                                                        "teardown_variant": 2})),
+                      "ami1": (("conformance/ami1/simple__ab_success.json",
+                                {"numbers": ("202", "203")}),)}),
+    _spec("answered_callee_hangs_up", "A calls B, B answers, B hangs up",
+          _with(_F2.answered, hangup_by="callee"), _with(_F1.answered, hangup_by="callee")),
+    _spec("cancelled", "A calls B, A hangs up while B rings",
+          _F2.cancelled, _F1.cancelled,
+          recordings={"ami2": (("lab/a_cancel.json", {}),),
+                      "ami1": (("conformance/ami1/queue__queue_a_cancel_hangup.json",
+                                {"user_event": "NotifyCallstate", "exten": "401",
+                                 "numbers": ("203", "201")}),)}),
+    _spec("busy", "A calls B, B is busy (486)", _F2.busy, _F1.busy,
+          recordings={"ami2": (("lab/b_busy.json", {}),),
+                      "ami1": (("conformance/ami1/simple__ab_busy.json",
+                                {"numbers": ("202", "201")}),)}),
+    _spec("rejected", "A calls B, B declines (603)", _F2.rejected, _F1.rejected),
+    _spec("no_answer", "A calls B, nobody answers before Dial's timeout",
+          _F2.no_answer, _F1.no_answer,
+          recordings={"ami2": (("lab/no_answer.json", {}),)}),
+    _spec("ring_group", "A calls a ring group, the last member answers",
+          _F2.ring_group, _F1.ring_group, parties=3, min_parties=2,
+          recordings={"ami2": (("lab/ring_group.json", {}),
+                               ("lab/ring_group_one_busy.json", {
+                                   "exten": "402", "busy": ("202",), "teardown_variant": 5,
+                                   "numbers": ("201", "202", "203", "204")})),
+                      "ami1": (("conformance/ami1/simple__ab_callgroup.json",
+                                {"numbers": ("202", "201", "203")}),)}),
+    _spec("ring_group_no_answer", "A calls a ring group, nobody answers",
+          _with(_F2.ring_group, answered_by=None), _with(_F1.ring_group, answered_by=None),
+          parties=3),
+    _spec("blind_transfer", "B blind-transfers A to C", _T2.blind_transfer,
+          None, parties=3, min_parties=3,
+          recordings={"ami2": (("lab/blind_transfer.json", {}),)}),
+    _spec("blind_transfer_by_caller", "A blind-transfers B to C",
+          _with(_T2.blind_transfer, by="caller"), _with(_F1.blind_transfer, by="caller"),
+          parties=3, min_parties=3,
+          recordings={"ami1": (("conformance/ami1/xfer_blind__xfer_blind_abacbc.json",
+                                {"numbers": ("202", "203", "201")}),)}),
+    _spec("attended_transfer", "B calls C and transfers A to C (attended)",
+          _T2.attended_transfer, None, parties=3, min_parties=3,
+          recordings={"ami2": (("lab/attended_transfer.json", {}),)}),
+    _spec("attended_transfer_by_caller", "A calls C and transfers B to C (attended)",
+          _with(_T2.attended_transfer, by="caller"),
+          _with(_F1.attended_transfer, by="caller"), parties=3, min_parties=3,
+          recordings={"ami2": (("lab/attended_transfer_a_initiates.json", {}),),
+                      "ami1": (("conformance/ami1/xfer_attended__xfer_abacbc.json", {}),)}),
+    _spec("blonde_transfer", "B calls C and transfers A to C while C rings",
+          _with(_T2.blonde_transfer, by="callee"), None, parties=3, min_parties=3),
+    _spec("blonde_transfer_by_caller", "A calls C and transfers B to C while C rings",
+          _with(_T2.blonde_transfer, by="caller"), None, parties=3, min_parties=3),
+    _spec("pickup", "A calls B, C picks the call up", _F2.pickup, None, parties=3,
+          min_parties=3, recordings={"ami2": (("lab/pickup.json", {}),)}),
+    _spec("queue", "A calls a queue (ringall), the first member answers",
+          _Q2.queue, None, parties=3,
+          recordings={"ami2": (("lab/queue.json", {"numbers": ("201", "204", "205")}),)}),
+    _spec("queue_abandoned", "A calls a queue and hangs up before anyone answers",
+          _Q2.queue_abandoned, None, parties=3),
+    _spec("call_forward", "A calls 701, forwarded to B through a Local channel",
+          _F2.call_forward, None,
+          recordings={"ami2": (("lab/call_forward.json", {}),
+                               ("lab/local_optimization.json", {"optimize": True}))}),
+    _spec("originate", "click-to-dial: Originate rings A, then A calls B",
+          _F2.originate, None,
+          recordings={"ami2": (("lab/originate.json", {}),)}),
+)}
+
+
+def flow_names(dialect: str | None = None) -> list[str]:
+    """The flows a dialect supports (every flow when ``dialect`` is None)."""
+    return [name for name, spec in FLOWS.items()
+            if dialect is None or dialect in spec.builders]
+
+
+def default_parties(count: int, numbers: Sequence[str] | None = None, *,
+                    tech: str = "PJSIP", private: Sequence[str] = ()) -> list[Party]:
+    """``count`` parties: the given numbers (or 201, 202 ...) with lab names.
+
+    Args:
+        numbers: their numbers, caller first (default 201, 202 ...).
+        tech: their channel technology.
+        private: numbers whose caller ID is hidden.
+    """
+    numbers = list(numbers or [])
+    start = 201
+    while len(numbers) < count:
+        candidate = str(start)
+        start += 1
+        if candidate not in numbers:
+            numbers.append(candidate)
+    return [party(number, NAMES.get(number, ""), tech=tech, public=number not in private)
+            for number in numbers[:max(count, len(numbers))]]
+
+
+def build(flow: str, dialect: str = "ami2", *, numbers: Sequence[str] | None = None,
+          parties: Sequence[Party] | None = None, tech: str | None = None,
+          ids: Ids | None = None, **options: Any) -> Scenario:
+    """Build one scenario.
+
+    Args:
+        flow: a name from ``flow_names()``.
+        dialect: 'ami2' (Asterisk 12-22) or 'ami1' (Asterisk 1.8-11).
+        numbers: the parties' numbers, caller first (the default cast
+            otherwise); more numbers than the flow needs add ring-group or
+            queue members.
+        parties: the parties themselves (overrides ``numbers``).
+        tech: channel technology (default PJSIP for ami2, SIP for ami1).
+        ids: the id allocator; share one to build streams that run together.
+        options: the flow builder's options (see its docstring).
+
+    Raises:
+        KeyError: unknown flow, or a flow the dialect does not support.
+        ValueError: too few parties.
+    """
+    spec = FLOWS[flow]
+    if dialect not in spec.builders:
+        raise KeyError(f"flow {flow!r} is not simulated for {dialect}; "
+                       f"{dialect} has: {', '.join(flow_names(dialect))}")
+    if parties is None:
+        technology = tech or ("SIP" if dialect == "ami1" else "PJSIP")
+        count = max(spec.parties, len(numbers or ()))
+        parties = default_parties(count, numbers, tech=technology)
+    if len(parties) < spec.min_parties:
+        raise ValueError(f"flow {flow!r} needs at least {spec.min_parties} parties")
+    if ids is None:
+        ids = Ids(system="sim" if dialect == "ami2" else "sim1")
+    merged_options = {**spec.options, **options}
+    scenario = spec.builders[dialect](ids, list(parties), **merged_options)
+    return attrs.evolve(scenario, flow=flow, numbers=tuple(p.number for p in parties))
+
+
+def expected_from_json(data: Mapping[str, Any]) -> list[Expect]:
+    """The ``events`` of an ``.expected.json`` document as ``Expect`` values."""
+    return [Expect.from_dict(item) for item in data.get("events", [])]
