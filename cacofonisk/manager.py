@@ -165,6 +165,26 @@ class ChannelManager:
             self._rules = _DIALECTS[dialect](self._tracker)
         log.info("server %r speaks %s", self.server, dialect)
 
+    def flush(self) -> None:
+        """Report call events held back for a dial burst: the stream is idle or over.
+
+        A 2+ ring is reported once its caller's dial burst is over, so that
+        every target rung together is in one on_b_dial; the next event of
+        that call shows the end. Runners call this when the stream has
+        been quiet for a moment (AmiRunner) or has ended (FileRunner), so
+        a quiet server does not delay an on_b_dial. The clock stays out of
+        the core: this is an explicit input.
+        """
+        try:
+            self._rules.flush()
+        except Exception as err:
+            log.exception("bug while flushing")
+            self._tracker.trace(f"internal error while flushing: {err!r}")
+            if self.strict:
+                self._drain()
+                raise
+        self._drain()
+
     def resync(self, channels: Iterable[Mapping[str, Any]]) -> None:
         """Bring the view in line with Asterisk's own list after a reconnect.
 

@@ -62,6 +62,21 @@ def dialed_channels(channel: Channel, *, through_own_local: bool) -> list[Channe
     return list(found.values())
 
 
+def creation_order(channel: Channel) -> tuple[float, int, str]:
+    """Sort key: the order Asterisk created channels in.
+
+    A Uniqueid is ``[system-]<epoch>.<counter>``, with one counter for the
+    whole server; channel names count per technology, so they do not order
+    a SIP and a PJSIP channel.
+    """
+    stamp = channel.uniqueid.rsplit("-", 1)[-1]
+    seconds, _dot, counter = stamp.partition(".")
+    try:
+        return (float(seconds), int(counter or 0), channel.name)
+    except ValueError:
+        return (float("inf"), 0, channel.uniqueid)
+
+
 def local_peer(channel: Channel) -> Channel | None:
     """The other half of a Local channel pair, if linked."""
     return channel.fwd_local_bridge or channel.back_local_bridge

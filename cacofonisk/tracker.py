@@ -18,6 +18,7 @@ from typing import Any
 
 from . import calls
 from .callerid import CallerId
+from .bridges import Bridge
 from .errors import InvalidTransition
 from .fsm.call import CALL_MACHINE, Call
 from .fsm.channel import CHANNEL_MACHINE, Channel
@@ -70,8 +71,16 @@ class Tracker:
         """Move a channel's machine when its table allows it; silent otherwise."""
         return try_fire(CHANNEL_MACHINE, channel, trigger)
 
+    def leave_bridge(self, channel: Channel, bridge: Bridge) -> None:
+        """Take a channel out of a bridge; a bridge nobody is in is forgotten."""
+        bridge.discard(channel)
+        if not bridge.peers:
+            self.bridges.remove(bridge.uniqueid)
+
     def forget(self, channel: Channel) -> None:
         """A channel is gone: unlink it, drop it, free what it anchored."""
+        if channel.bridge is not None:
+            self.leave_bridge(channel, channel.bridge)
         unlink(channel)
         self.channels.remove(channel)
         call = self.calls.find(channel.uniqueid)
@@ -79,9 +88,7 @@ class Tracker:
             self.calls.remove(channel.uniqueid)
         if not len(self.channels):
             self.calls.clear()
-            for bridge in self.bridges:
-                if not bridge.peers:
-                    self.bridges.remove(bridge.uniqueid)
+            self.bridges.clear()
             self.trace("(no channels left)")
 
     def reset(self) -> None:

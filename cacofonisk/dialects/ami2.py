@@ -8,6 +8,9 @@ In AMI 2+ the call's meaning comes from explicit events:
   early media) reports ``on_b_dial`` once for its caller; targets dialed
   in the same burst are reported together;
 * ``DialEnd`` reports ``on_b_dial_end`` with the DialStatus;
+* a bridge exists for the tracker while a channel is in it (BridgeEnter to
+  the last BridgeLeave or BridgeDestroy): BridgeCreate is not consumed, so
+  a lost BridgeDestroy cannot leave one behind;
 * ``BridgeEnter`` that puts a caller and exactly one other real party
   together (following Local channel pairs) reports ``on_up``;
 * ``AttendedTransfer``, ``BlindTransfer`` report transfers; a transfer
@@ -25,9 +28,14 @@ from typing import Any
 from .. import events as ami
 from ..constants import AST_STATE_DOWN, AST_STATE_RING, AST_STATE_RINGING, AST_STATE_UP
 from ..fsm.channel import Channel
-from ..topology import bridge_peers, dialed_channels, dialing_channel
+from ..topology import bridge_peers, creation_order, dialed_channels, dialing_channel
 from .common import UNKNOWN_CAUSES_AMI2, Rules, hangup_reason
 from .transfers2 import TransferRules
+
+
+#: record fields that name a channel by Uniqueid (to tell which call a record is about)
+_CHANNEL_FIELDS = ("uniqueid", "dest_uniqueid", "transferee", "transferer", "orig_transferer",
+                   "second_transferer", "one_uniqueid", "two_uniqueid", "target_uniqueid")
 
 
 def _dialed(channel: Channel) -> list[Channel]:
@@ -41,7 +49,9 @@ class Ami2Rules(TransferRules, Rules):
 
     def __init__(self, tracker: Any) -> None:
         super().__init__(tracker)
-        self.pending_ring: Channel | None = None
+        #: per caller (dialing channel Uniqueid), the first target that rang
+        #: while its dial burst is still going on (see _continues_burst)
+        self.pending_rings: dict[str, Channel] = {}
         self.handlers.update({
             ami.NewCallerid: self.on_new_callerid_2,
             ami.Newstate: self.on_newstate,
@@ -50,7 +60,6 @@ class Ami2Rules(TransferRules, Rules):
             ami.DialBegin: self.on_dial_begin,
             ami.DialState: self.on_dial_state,
             ami.DialEnd: self.on_dial_end,
-            ami.BridgeCreate: self.on_bridge_create,
             ami.BridgeEnter: self.on_bridge_enter,
             ami.BridgeLeave: self.on_bridge_leave,
             ami.BridgeDestroy: self.on_bridge_destroy,
@@ -69,8 +78,10 @@ class Ami2Rules(TransferRules, Rules):
 
     def handle(self, record: ami.AmiEvent) -> None:
         """Apply a record; first flush a b_dial held back for a dial burst."""
-        if self.pending_ring is not None and not self._continues_burst(record):
-            self._flush_ring()
+        if self.pending_rings:
+            for key, pending in list(self.pending_rings.items()):
+                if not self._continues_burst(record, pending):
+                    self._flush_ring(key)
         handler = self.handlers.get(record.__class__)
         if handler is not None:
             handler(record)
@@ -156,33 +167,50 @@ class Ami2Rules(TransferRules, Rules):
         """A target rings: hold the b_dial until the dial burst is over."""
         if channel.marks.b_dial_reported:
             return
-        a_chan = dialing_channel(channel)
-        if self.pending_ring is not None and dialing_channel(self.pending_ring) is not a_chan:
-            self._flush_ring()
-        if self.pending_ring is None:
-            self.pending_ring = channel
+        self.pending_rings.setdefault(dialing_channel(channel).uniqueid, channel)
 
-    def _continues_burst(self, record: ami.AmiEvent) -> bool:
-        """Whether a record belongs to the dial burst of the held-back ring.
+    def _continues_burst(self, record: ami.AmiEvent, pending: Channel) -> bool:
+        """Whether a record leaves the held-back ring's dial burst open.
 
         Dial() and Queue() create and dial all their targets in a tight
         loop, and a fast phone can ring before the next target is dialed.
-        New channels and further dials (or queue AgentCalled) from the same
-        caller continue the burst; anything else ends it.
+        Further dials (or queue AgentCalled) from the same caller and the
+        ringing of its other targets (Newstate, from the phones' threads)
+        continue the burst; so does anything that is not about this call
+        (new channels, other calls' events: another Linkedid). Anything else
+        about this call ends it, notably the caller's DialState (14+): the
+        dialing thread sends it only once it waits, after its last
+        DialBegin. An idle stream ends it too (``flush``).
         """
-        pending = self.pending_ring
-        if pending is None:
-            return False
-        if isinstance(record, ami.Newchannel):
-            return True
-        if isinstance(record, (ami.DialBegin, ami.AgentCalled)) and record.uniqueid:
-            source = self.tracker.channels.find(record.uniqueid, None)
-            return source is not None and source is pending.back_dial
+        source = pending.back_dial
+        cls = record.__class__
+        if cls is ami.DialBegin or cls is ami.AgentCalled:
+            if source is not None and record.uniqueid == source.uniqueid:  # type: ignore[attr-defined]
+                return True
+        if cls is ami.Newstate and source is not None:
+            channel = self.tracker.channels.get(record.uniqueid)  # type: ignore[attr-defined]
+            if channel is not None and channel.back_dial is source:
+                return record.state == AST_STATE_RINGING  # type: ignore[attr-defined]
+        return not self._concerns(record, pending.linkedid)
+
+    def _concerns(self, record: ami.AmiEvent, linkedid: str) -> bool:
+        """Whether a record names a channel of the call with this Linkedid."""
+        get = self.tracker.channels.get
+        for name in _CHANNEL_FIELDS:
+            uniqueid = getattr(record, name, None)
+            if uniqueid:
+                channel = get(uniqueid)
+                if channel is not None and channel.linkedid == linkedid:
+                    return True
         return False
 
-    def _flush_ring(self) -> None:
-        channel = self.pending_ring
-        self.pending_ring = None
+    def flush(self) -> None:
+        """The stream is idle or over: report the rings held back for their dial bursts."""
+        for key in list(self.pending_rings):
+            self._flush_ring(key)
+
+    def _flush_ring(self, key: str) -> None:
+        channel = self.pending_rings.pop(key, None)
         if channel is None or channel.marks.b_dial_reported or channel.uniqueid not in self.tracker.channels:
             return
         a_chan = dialing_channel(channel)
@@ -226,8 +254,6 @@ class Ami2Rules(TransferRules, Rules):
             return
         destination.dial_status = record.dial_status
         if not destination.is_local:
-            if self.pending_ring is not None:
-                self._flush_ring()
             a_chan = dialing_channel(destination)
             # Only targets that on_b_dial (or a transfer) announced end ringing.
             if (not a_chan.is_local and record.dial_status
@@ -240,10 +266,6 @@ class Ami2Rules(TransferRules, Rules):
             channel.fwd_dials.remove(destination)
 
     # -- bridges ------------------------------------------------------------------
-
-    def on_bridge_create(self, record: ami.BridgeCreate) -> None:
-        self.tracker.bridges.ensure(record.bridge_uniqueid, record.bridge_type,
-                                    record.technology)
 
     def on_bridge_enter(self, record: ami.BridgeEnter) -> None:
         channel = self.channel(record)
@@ -264,9 +286,9 @@ class Ami2Rules(TransferRules, Rules):
         callers = {peer for peer in peers if peer.side == "A"}
         targets = peers - callers
         if len(callers) > 1:
-            # A-B, C-B, A-C style transfers leave two callers: the oldest
-            # channel (by its name's sequence number) stays the caller.
-            ordered = sorted(callers, key=lambda chan: chan.name.rsplit("-", 1)[-1])
+            # A-B, C-B, A-C style transfers (and pickups) leave two callers:
+            # the channel created first stays the caller.
+            ordered = sorted(callers, key=creation_order)
             caller = ordered.pop(0)
             for other in ordered:
                 targets.add(other)
@@ -289,7 +311,7 @@ class Ami2Rules(TransferRules, Rules):
         channel = self.channel(record)
         bridge = self.tracker.bridges.find(record.bridge_uniqueid)
         if bridge is not None:
-            bridge.discard(channel)
+            self.tracker.leave_bridge(channel, bridge)
         if channel.bridge is bridge:
             channel.bridge = None
             self.tracker.step_if_allowed(channel, "unbridge")
@@ -335,8 +357,6 @@ class Ami2Rules(TransferRules, Rules):
 
     def on_hangup(self, record: ami.Hangup) -> None:
         channel = self.channel(record)
-        if self.pending_ring is not None:
-            self._flush_ring()
         if channel.is_relevant:
             self._report_hangup(channel, record)
         self.tracker.step(channel, "hang_up")

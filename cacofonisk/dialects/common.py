@@ -104,6 +104,9 @@ class Rules:
         if handler is not None:
             handler(record)
 
+    def flush(self) -> None:
+        """The stream is idle or over: report anything held back (nothing, by default)."""
+
     # -- lookups ------------------------------------------------------------
 
     def channel(self, record: Any, event: str = "") -> Channel:
@@ -153,9 +156,10 @@ class Rules:
     def on_new_callerid(self, record: ami.NewCallerid) -> None:
         channel = self.channel(record)
         cid = channel.caller_id
-        if record.caller_id_num == str(cid.code):
+        if record.caller_id_num == str(cid.code) and cid.number:
             # A pickup sets CallerIDNum to the account code; showing that
-            # would leak it, so keep the number we had.
+            # would leak it, so keep the number we had (if we had one: a
+            # phone whose account code is its own number keeps it).
             number = cid.number
         else:
             number = record.caller_id_num

@@ -142,6 +142,7 @@ class RunnerOptions:
     server_filters: bool = True       #: send AMI Filter actions after login
     resync_on_first_connect: bool = False  #: also learn calls already in progress
     encoding: str = "utf8"
+    idle_flush: float = 0.2           #: quiet this long: the manager reports held-back events
 
     @classmethod
     def from_kwargs(cls, options: Mapping[str, Any]) -> RunnerOptions:
@@ -400,16 +401,44 @@ class _Link:
     async def _watch(self, lost: asyncio.Future[None]) -> None:
         """Keep pinging until the connection is lost or stops answering."""
         pinger = asyncio.create_task(self._keepalive())
+        flusher = asyncio.create_task(self._flush_when_idle())
         waiting: set[asyncio.Future[Any]] = {pinger, lost}
         try:
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         finally:
             pinger.cancel()
+            flusher.cancel()
         if lost.done():
             raise ConnectionFailed(f"server {self.name!r}: connection lost")
         reason = pinger.result()
         raise ConnectionFailed(f"server {self.name!r}: {reason}; treating the "
                                f"connection as dead")
+
+    async def _flush_when_idle(self) -> None:
+        """Tell the manager when the stream has been quiet for ``idle_flush`` s.
+
+        The manager holds an AMI 2 ring back until its caller's dial burst
+        is over (so all targets rung together are one on_b_dial); on a quiet
+        server the next event may be seconds away, so quiet time ends it.
+        The clock lives here, not in the core.
+        """
+        period = self.options.idle_flush
+        flush = getattr(self.manager, "flush", None)
+        if period <= 0 or not callable(flush):
+            return
+        flushed_for: float | None = None
+        while True:
+            await asyncio.sleep(period / 2)
+            last = self.last_event_at
+            if (last is None or last == flushed_for or self._held is not None
+                    or time.monotonic() - last < period):
+                continue
+            flushed_for = last
+            try:
+                flush()
+            except Exception:
+                log.exception("server %r: the channel manager raised while flushing",
+                              self.name)
 
     async def _keepalive(self) -> str:
         opts = self.options

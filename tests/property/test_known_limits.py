@@ -1,17 +1,13 @@
 """Tracker bugs the simulator found, as minimal event lists.
 
-Each test states what a correct tracker reports. Open bugs are marked
-``xfail(strict=True)``: when the tracker is fixed the test passes, pytest
-reports XPASS as a failure, and the marker (and the matching
-``avoid_known_limits`` steering in ``cacofonisk.testing.strategies``) should
-go; fixed ones stay as regression tests. docs/property-testing.md ("Known
-tracker limits") tells the story.
+Each test states what a correct tracker reports. All of them were bugs
+once and are fixed; they stay as regression tests. docs/property-testing.md
+("Tracker bugs the simulator found") tells the story.
 """
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 
 from cacofonisk.testing.recorder import replay
 
@@ -44,7 +40,7 @@ def _reported(events: list[Event]) -> list[tuple[str, str, tuple[str, ...]]]:
 
 
 def test_a_repeated_dial_end_is_not_reported_twice() -> None:
-    """Found by the simulator, fixed in 184cd34; kept as a regression test."""
+    """Found by the simulator; kept as a regression test."""
     # Asterisk 22's Queue() publishes the CANCEL DialEnd of the members that
     # did not answer twice (lab/queue.json, events 39 and 41).
     events = [_chan("a", "PJSIP/201-1", "201", 4, "a", "202"),
@@ -56,8 +52,6 @@ def test_a_repeated_dial_end_is_not_reported_twice() -> None:
                                  ("on_b_dial_end", "a", ("202",))]
 
 
-@pytest.mark.xfail(strict=True, reason="the dial burst ends at the first Newstate, so a target "
-                   "dialed after a second target rang gets an on_b_dial of its own")
 def test_a_target_dialed_after_another_rang_is_announced_with_the_others() -> None:
     # A ringall queue (or ring group) of three fast phones: 202 and 203 ring
     # before Queue() has called 204 (the order lab/queue.json shows for two).
@@ -72,7 +66,6 @@ def test_a_target_dialed_after_another_rang_is_announced_with_the_others() -> No
         ("on_b_dial", "a", ("202", "203", "204"))]
 
 
-@pytest.mark.xfail(strict=True, reason="another call's event inside a dial burst ends the burst")
 def test_another_calls_event_inside_a_dial_burst_does_not_split_on_b_dial() -> None:
     # Ring group 401 (202 & 203): 202 rings before Dial has called 203, and
     # meanwhile another call (x) is answered.
@@ -87,8 +80,6 @@ def test_another_calls_event_inside_a_dial_burst_does_not_split_on_b_dial() -> N
         ("on_b_dial", "a", ("202", "203"))]
 
 
-@pytest.mark.xfail(strict=True, reason="of two callers in a bridge the 'oldest' is chosen by the "
-                   "channel name's counter, which Asterisk keeps per technology")
 def test_a_pickup_by_a_phone_of_another_technology_stays_on_the_callers_call() -> None:
     # 201 (PJSIP) calls 202; 203, a chan_sip phone whose counter is lower,
     # picks up (*8). The call is 201's: on_up and on_hangup on "a".
@@ -109,8 +100,6 @@ def test_a_pickup_by_a_phone_of_another_technology_stays_on_the_callers_call() -
     assert _reported(events) == [("on_b_dial", "a", ("202",)), ("on_up", "a", ("203",))]
 
 
-@pytest.mark.xfail(strict=True, reason="AMI 1.x: a NewCallerid whose number equals the account "
-                   "code is taken for a pickup's and ignored (dialects/common.py)")
 def test_ami1_a_phone_whose_account_code_is_its_number_keeps_its_number() -> None:
     # Small PBXs often set accountcode=<extension>.
     events = [{"Event": "Newchannel", "Channel": "SIP/201-1", "Uniqueid": "a",
@@ -127,8 +116,6 @@ def test_ami1_a_phone_whose_account_code_is_its_number_keeps_its_number() -> Non
     assert _reported(events) == [("on_b_dial", "a", ("202",))]
 
 
-@pytest.mark.xfail(strict=True, reason="an empty bridge is freed by BridgeDestroy or when the "
-                   "last channel of the server hangs up, not otherwise")
 def test_a_bridge_whose_destroy_is_lost_is_not_kept_forever() -> None:
     # The connection drops right after a BridgeCreate (or its BridgeDestroy
     # is lost) and no channel hangs up afterwards: the bridge stays.
