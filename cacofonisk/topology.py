@@ -102,9 +102,8 @@ def unlink(channel: Channel) -> None:
     # The channels it dialed keep their back_dial: a callee may still need
     # to know who called it (e.g. for a transfer) after the caller is gone.
     for peer in channel.linked:
-        if channel in peer.linked:
-            peer.linked.remove(channel)
-    channel.linked = []
+        peer.linked = tuple(chan for chan in peer.linked if chan is not channel)
+    channel.linked = ()
     if channel.bridge is not None:
         channel.bridge.discard(channel)
         channel.bridge = None

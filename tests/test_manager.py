@@ -526,3 +526,25 @@ def test_trace_ami_and_on_event_overridden_in_a_base_reporter_subclass_are_calle
     reporter = Sub()
     ChannelManager(reporter=reporter).on_event({"Event": "FullyBooted"})
     assert reporter.seen == ["trace_ami", "on_event"]
+
+
+def test_custom_data_survives_an_ami1_masquerade():
+    """2017 README: Channel.custom is kept when Asterisk 1.x masquerades a channel."""
+    events = [
+        {"Event": "Newchannel", "Channel": "SIP/201-1", "Uniqueid": "u1", "ChannelState": "4",
+         "CallerIDNum": "201", "Exten": "202"},
+        {"Event": "Newchannel", "Channel": "Local/202@x-1;1", "Uniqueid": "u2",
+         "ChannelState": "6", "CallerIDNum": "202"},
+        {"Event": "Dial", "SubEvent": "Begin", "UniqueID": "u1", "DestUniqueID": "u2",
+         "Channel": "SIP/201-1", "Destination": "Local/202@x-1;1"},
+    ]
+    manager = ChannelManager(reporter=BaseReporter(), strict=True)
+    for event in events:
+        manager.on_event(event)
+    clone = next(c for c in manager.channels if c.uniqueid == "u2")
+    clone.custom["crm_ticket"] = 42
+    manager.on_event({"Event": "Masquerade", "Clone": "Local/202@x-1;1", "CloneState": "Up",
+                      "Original": "SIP/201-1", "OriginalState": "Up"})
+    original = next(c for c in manager.channels if c.uniqueid == "u1")
+    assert original.custom == {"crm_ticket": 42}
+    assert original.custom is clone.custom

@@ -103,14 +103,14 @@ class Ami1Rules(Rules):
         two = self.tracker.channels.by_name(record.channel2, "Bridge")
         if record.bridge_state == "Link":
             if two not in one.linked:
-                one.linked.append(two)
-                two.linked.append(one)
+                one.linked = (*one.linked, two)
+                two.linked = (*two.linked, one)
             self.tracker.step_if_allowed(one, "bridge")
             self.tracker.step_if_allowed(two, "bridge")
         elif record.bridge_state == "Unlink":
             if two in one.linked:
-                one.linked.remove(two)
-                two.linked.remove(one)
+                one.linked = tuple(chan for chan in one.linked if chan is not two)
+                two.linked = tuple(chan for chan in two.linked if chan is not one)
             for chan in (one, two):
                 if not chan.linked:
                     self.tracker.step_if_allowed(chan, "unbridge")
@@ -155,7 +155,7 @@ class Ami1Rules(Rules):
             clone.back_local_bridge = None
         # The 2017 README promises that custom survives a masquerade: the
         # original now shares the clone's dict.
-        original.custom = clone.custom
+        original.custom = clone.custom  # (made here if neither had one yet)
         original.marks = clone.marks
         original.caller_id = clone.caller_id
 

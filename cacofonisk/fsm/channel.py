@@ -121,7 +121,8 @@ class Channel:
         back_dial: the channel that dials this one (set by Dial Begin /
             DialBegin / AgentCalled, cleared by DialEnd or hangup).
         fwd_dials: channels this one dials.
-        linked: 1.x peers bridged to this one (Bridge Link).
+        linked: 1.x peers bridged to this one (Bridge Link); a tuple, empty
+            for most channels.
         bridge: 2+ bridge this channel is in.
         side: 'A' once it behaves as a caller, 'B' as a callee, '' unknown.
         is_originated: 2+: created by an Originate (DialBegin without a source).
@@ -139,7 +140,7 @@ class Channel:
 
     __slots__ = (
         "uniqueid", "name", "linkedid", "state", "ami_state", "exten",
-        "caller_id", "custom", "fwd_local_bridge",
+        "caller_id", "_custom", "fwd_local_bridge",
         "back_local_bridge", "back_dial", "fwd_dials", "linked", "bridge", "side",
         "is_originated", "marks", "dial_status", "hangup_requested_by",
         "early_media", "resumed", "on_hold", "queue",
@@ -155,12 +156,12 @@ class Channel:
         self.ami_state = ami_state
         self.exten = exten
         self.caller_id = caller_id or CallerId()
-        self.custom: dict[str, Any] = {}
+        self._custom: dict[str, Any] | None = None
         self.fwd_local_bridge: Channel | None = None
         self.back_local_bridge: Channel | None = None
         self.back_dial: Channel | None = None
         self.fwd_dials: list[Channel] = []
-        self.linked: list[Channel] = []
+        self.linked: tuple[Channel, ...] = ()
         self.bridge: Bridge | None = None
         self.side = ""
         self.is_originated = False
@@ -171,6 +172,18 @@ class Channel:
         self.resumed = False
         self.on_hold = False
         self.queue = ""
+
+    @property
+    def custom(self) -> dict[str, Any]:
+        """Free-form user data (2017 README); made on first use, to keep
+        channels small; shared with the survivor of a 1.x masquerade."""
+        if self._custom is None:
+            self._custom = {}
+        return self._custom
+
+    @custom.setter
+    def custom(self, value: dict[str, Any]) -> None:
+        self._custom = value
 
     def __repr__(self) -> str:
         return (f"<Channel {self.name} id={self.uniqueid} {self.state.value} "
