@@ -183,14 +183,13 @@ class Ami2Rules(TransferRules, Rules):
         DialBegin. An idle stream ends it too (``flush``).
         """
         source = pending.back_dial
-        cls = record.__class__
-        if cls is ami.DialBegin or cls is ami.AgentCalled:
-            if source is not None and record.uniqueid == source.uniqueid:  # type: ignore[attr-defined]
+        if isinstance(record, (ami.DialBegin, ami.AgentCalled)):
+            if source is not None and record.uniqueid == source.uniqueid:
                 return True
-        if cls is ami.Newstate and source is not None:
-            channel = self.tracker.channels.get(record.uniqueid)  # type: ignore[attr-defined]
+        if isinstance(record, ami.Newstate) and source is not None:
+            channel = self.tracker.channels.get(record.uniqueid)
             if channel is not None and channel.back_dial is source:
-                return record.state == AST_STATE_RINGING  # type: ignore[attr-defined]
+                return bool(record.state == AST_STATE_RINGING)
         return not self._concerns(record, pending.linkedid)
 
     def _concerns(self, record: ami.AmiEvent, linkedid: str) -> bool:
