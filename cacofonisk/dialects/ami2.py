@@ -49,8 +49,8 @@ class Ami2Rules(TransferRules, Rules):
 
     def __init__(self, tracker: Any) -> None:
         super().__init__(tracker)
-        #: per caller (dialing channel Uniqueid), the first target that rang
-        #: while its dial burst is still going on (see _continues_burst)
+        #: per call (Linkedid), the first target that rang while its
+        #: caller's dial burst is still going on (see _continues_burst)
         self.pending_rings: dict[str, Channel] = {}
         self.handlers.update({
             ami.NewCallerid: self.on_new_callerid_2,
@@ -79,9 +79,10 @@ class Ami2Rules(TransferRules, Rules):
     def handle(self, record: ami.AmiEvent) -> None:
         """Apply a record; first flush a b_dial held back for a dial burst."""
         if self.pending_rings:
-            for key, pending in list(self.pending_rings.items()):
-                if not self._continues_burst(record, pending):
-                    self._flush_ring(key)
+            for linkedid in self._calls_of(record):
+                pending = self.pending_rings.get(linkedid)
+                if pending is not None and not self._continues_burst(record, pending):
+                    self._flush_ring(linkedid)
         handler = self.handlers.get(record.__class__)
         if handler is not None:
             handler(record)
@@ -167,18 +168,21 @@ class Ami2Rules(TransferRules, Rules):
         """A target rings: hold the b_dial until the dial burst is over."""
         if channel.marks.b_dial_reported:
             return
-        self.pending_rings.setdefault(dialing_channel(channel).uniqueid, channel)
+        held = self.pending_rings.get(channel.linkedid)
+        if held is not None and held.back_dial is not channel.back_dial:
+            self._flush_ring(channel.linkedid)  # another caller of the same call
+        self.pending_rings.setdefault(channel.linkedid, channel)
 
     def _continues_burst(self, record: ami.AmiEvent, pending: Channel) -> bool:
-        """Whether a record leaves the held-back ring's dial burst open.
+        """Whether a record about the held-back ring's call leaves its dial burst open.
 
         Dial() and Queue() create and dial all their targets in a tight
         loop, and a fast phone can ring before the next target is dialed.
         Further dials (or queue AgentCalled) from the same caller and the
         ringing of its other targets (Newstate, from the phones' threads)
-        continue the burst; so does anything that is not about this call
-        (new channels, other calls' events: another Linkedid). Anything else
-        about this call ends it, notably the caller's DialState (14+): the
+        continue the burst; records about other calls (another Linkedid) or
+        about no known channel (new channels) are not even asked. Anything
+        else about this call ends it, notably the caller's DialState (14+): the
         dialing thread sends it only once it waits, after its last
         DialBegin. An idle stream ends it too (``flush``).
         """
@@ -190,18 +194,19 @@ class Ami2Rules(TransferRules, Rules):
             channel = self.tracker.channels.get(record.uniqueid)
             if channel is not None and channel.back_dial is source:
                 return bool(record.state == AST_STATE_RINGING)
-        return not self._concerns(record, pending.linkedid)
+        return False
 
-    def _concerns(self, record: ami.AmiEvent, linkedid: str) -> bool:
-        """Whether a record names a channel of the call with this Linkedid."""
+    def _calls_of(self, record: ami.AmiEvent) -> set[str]:
+        """The Linkedids of the known channels a record names (the calls it is about)."""
         get = self.tracker.channels.get
+        found: set[str] = set()
         for name in _CHANNEL_FIELDS:
             uniqueid = getattr(record, name, None)
             if uniqueid:
                 channel = get(uniqueid)
-                if channel is not None and channel.linkedid == linkedid:
-                    return True
-        return False
+                if channel is not None:
+                    found.add(channel.linkedid)
+        return found
 
     def flush(self) -> None:
         """The stream is idle or over: report the rings held back for their dial bursts."""
