@@ -7,20 +7,25 @@ cacofonisk[fast]``), else the standard json module.
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ..errors import ConfigurationError
 from ..events import event_name
 from ..manager import ChannelManager
 
-_orjson: Any
-try:  # optional speed-up
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - depends on the environment
-    _orjson = None
+def _fast_json_loads() -> Callable[[bytes], Any] | None:
+    """orjson's loads when installed (``pip install cacofonisk[fast]``), else None."""
+    try:
+        return importlib.import_module("orjson").loads  # type: ignore[no-any-return]
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+
+
+_FAST_LOADS = _fast_json_loads()
 
 
 def load_events(filename: str | os.PathLike[str]) -> list[Mapping[str, Any]]:
@@ -35,7 +40,7 @@ def load_events(filename: str | os.PathLike[str]) -> list[Mapping[str, Any]]:
     except OSError as err:
         raise ConfigurationError(f"cannot read event log {filename}: {err.strerror}") from err
     try:
-        events = _orjson.loads(data) if _orjson is not None else json.loads(data)
+        events = _FAST_LOADS(data) if _FAST_LOADS is not None else json.loads(data)
     except ValueError as err:
         raise ConfigurationError(f"{filename} is not valid JSON: {err}") from err
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
