@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conformance import SHARED, SKIP_REASON
 
 from cacofonisk.errors import AuthenticationFailed, ConfigurationError
 from cacofonisk.runners.ami_runner import BARRIER_PREFIX, AmiHost, AmiRunner
@@ -362,12 +363,12 @@ def test_url_hosts_parse_with_escapes_and_tls():
     assert AmiHost.parse({"host": "h", "username": "u", "password": ""}).name == "h:5038"
 
 
-CONFORMANCE = Path("/work/shared/conformance/ami2")
+CONFORMANCE = SHARED / "conformance" / "ami2"
 
 
 async def test_a_recorded_asterisk_log_arrives_whole_and_in_order():
     if not CONFORMANCE.is_dir():
-        pytest.skip("the shared conformance logs (/work/shared) are not available")
+        pytest.skip(SKIP_REASON)
     path = CONFORMANCE / "xfer_attended__xfer_abcbac.json"
     log = json.loads(path.read_text())
 
