@@ -91,12 +91,6 @@ class Tracker:
             self.bridges.clear()
             self.trace("(no channels left)")
 
-    def reset(self) -> None:
-        """Forget everything (a fresh view of the server)."""
-        self.channels.clear()
-        self.bridges.clear()
-        self.calls.clear()
-
     # -- call events --------------------------------------------------------
 
     def _report(self, call_id: str, cls: type[calls.CallEvent], **fields: Any) -> bool:

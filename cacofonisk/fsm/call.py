@@ -81,7 +81,8 @@ class Call:
         call_id: the Uniqueid of the channel that started it.
         state: the machine state (CallState).
         path: the triggers it went through, in order (for diagrams).
-        seq: number of call events emitted so far (for ``event_id``).
+        seq: number of call events it has reported so far (event ids are
+            numbered per server by the tracker).
     """
 
     __slots__ = ("call_id", "state", "path", "seq")
