@@ -1,8 +1,9 @@
 """ChannelManager: the error boundary between AMI events and reporter hooks.
 
-For each AMI event: ``reporter.trace_ami(event)``; skip it by name if no
-rule uses it; parse it into a record (``events.parse``); detect the
-dialect; let the dialect's rules apply it to the tracker; then drain the
+For each AMI event: ``reporter.trace_ami(event)``; detect the dialect;
+skip the event by name if no rule of that dialect uses it; parse it into
+a record (the record type's ``from_ami``); let the dialect's handler
+apply it to the tracker; then drain the
 tracker's trace messages and call events to the reporter; finally
 ``reporter.on_event(event)``.
 
@@ -77,6 +78,9 @@ class ChannelManager:
         self._dialect = dialect or "ami1"
         self._detected = self._forced
         self._rules: Rules = _DIALECTS[self._dialect](self._tracker)
+        self._steps: dict[str, tuple[Any, Any]] = {}
+        self._held: dict[str, Any] = {}
+        self._bind_rules()
         # BaseReporter's no-op trace_ami/on_event are not called: two calls
         # saved per event. A hook set on the instance later is still seen.
         self._reporter_attrs: dict[str, Any] = getattr(reporter, "__dict__", {})
@@ -117,7 +121,12 @@ class ChannelManager:
     # -- input ---------------------------------------------------------------
 
     def on_event(self, event: Mapping[str, Any]) -> None:
-        """Apply one AMI event. Never raises (unless ``strict`` and a bug)."""
+        """Apply one AMI event. Never raises (unless ``strict`` and a bug).
+
+        This runs for every event of a busy server, so it does as little as
+        it can: one table lookup tells whether the current dialect has a
+        rule for the event; only then is the event parsed into its record.
+        """
         if self._calls_trace_ami or "trace_ami" in self._reporter_attrs:
             self._call(self._reporter.trace_ami, event)
         tracker = self._tracker
@@ -125,15 +134,15 @@ class ChannelManager:
             name = event.get("Event")
             if name.__class__ is not str:
                 name = ami.event_name(event)
-            parse = _PARSERS.get(name)
-            if parse is not None:
-                if not self._detected:
-                    self._detect(name, event)
-                record = parse(event)
+            if not self._detected and name in _PARSERS:
+                self._detect(name, event)
+            step = self._steps.get(name)
+            if step is not None:
+                record = step[0](event)
                 tracker.timestamp = record.timestamp
-                if log.isEnabledFor(logging.DEBUG):
-                    log.debug("record %r", record)
-                self._rules.handle(record)
+                if self._held:
+                    self._rules.release(record)
+                step[1](record)
         except ChannelGone as err:
             log.debug("%s", err)  # Asterisk's normal late updates: not worth a trace
         except CacofoniskError as err:
@@ -150,6 +159,13 @@ class ChannelManager:
         if self._calls_on_event or "on_event" in self._reporter_attrs:
             self._call(self._reporter.on_event, event)
 
+    def _bind_rules(self) -> None:
+        """Index the current dialect's handlers by event name, with their parsers."""
+        rules = self._rules
+        self._steps = {record_type.EVENT: (_PARSERS[record_type.EVENT], handler)
+                       for record_type, handler in rules.handlers.items()}
+        self._held = rules.held
+
     def _detect(self, name: str, event: Mapping[str, Any]) -> None:
         if self._detected:
             return
@@ -163,6 +179,7 @@ class ChannelManager:
         if dialect != self._dialect:
             self._dialect = dialect
             self._rules = _DIALECTS[dialect](self._tracker)
+            self._bind_rules()
         log.info("server %r speaks %s", self.server, dialect)
 
     def flush(self) -> None:

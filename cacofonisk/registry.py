@@ -78,7 +78,7 @@ class ChannelRegistry:
         """Give a channel a new name (1.x Rename)."""
         if self._by_name.get(channel.name) is channel:
             del self._by_name[channel.name]
-        channel.name = new_name
+        channel.set_name(new_name)
         self._by_name[new_name] = channel
 
     def remove(self, channel: Channel) -> None:

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
+
 from .. import events as ami
 from ..constants import AST_STATE_DOWN, AST_STATE_RING, AST_STATE_RINGING, AST_STATE_UP
 from ..fsm.channel import Channel
@@ -36,6 +38,17 @@ from .transfers2 import TransferRules
 #: record fields that name a channel by Uniqueid (to tell which call a record is about)
 _CHANNEL_FIELDS = ("uniqueid", "dest_uniqueid", "transferee", "transferer", "orig_transferer",
                    "second_transferer", "one_uniqueid", "two_uniqueid", "target_uniqueid")
+
+
+def _channel_fields(record_type: type[ami.AmiEvent]) -> tuple[str, ...]:
+    """The _CHANNEL_FIELDS a record type has, in that order."""
+    names = {field.name for field in attrs.fields(record_type)}
+    return tuple(name for name in _CHANNEL_FIELDS if name in names)
+
+
+#: per record type, the fields that name a channel (computed once, not per event)
+_FIELDS_BY_TYPE: dict[type[ami.AmiEvent], tuple[str, ...]] = {
+    record_type: _channel_fields(record_type) for record_type in ami.RECORD_TYPES.values()}
 
 
 def _dialed(channel: Channel) -> list[Channel]:
@@ -50,8 +63,9 @@ class Ami2Rules(TransferRules, Rules):
     def __init__(self, tracker: Any) -> None:
         super().__init__(tracker)
         #: per call (Linkedid), the first target that rang while its
-        #: caller's dial burst is still going on (see _continues_burst)
-        self.pending_rings: dict[str, Channel] = {}
+        #: caller's dial burst is still going on (see _continues_burst);
+        #: the same dict as ``held``
+        self.pending_rings: dict[str, Channel] = self.held
         self.handlers.update({
             ami.NewCallerid: self.on_new_callerid_2,
             ami.Newstate: self.on_newstate,
@@ -76,16 +90,27 @@ class Ami2Rules(TransferRules, Rules):
             ami.QueueCallerLeave: self.on_queue_join,
         })
 
-    def handle(self, record: ami.AmiEvent) -> None:
-        """Apply a record; first flush a b_dial held back for a dial burst."""
-        if self.pending_rings:
-            for linkedid in self._calls_of(record):
-                pending = self.pending_rings.get(linkedid)
-                if pending is not None and not self._continues_burst(record, pending):
-                    self._flush_ring(linkedid)
-        handler = self.handlers.get(record.__class__)
-        if handler is not None:
-            handler(record)
+    def release(self, record: ami.AmiEvent) -> None:
+        """Report the held-back rings of the calls this record ends a dial burst of.
+
+        Runs before the record is applied, for every record while a ring is
+        held, so it only looks at the fields of this record type that name
+        a channel.
+        """
+        pending_rings = self.pending_rings
+        get = self.tracker.channels.get
+        fields = _FIELDS_BY_TYPE.get(record.__class__)
+        if fields is None:
+            fields = _FIELDS_BY_TYPE[record.__class__] = _channel_fields(record.__class__)
+        for name in fields:
+            uniqueid = getattr(record, name)
+            if uniqueid:
+                channel = get(uniqueid)
+                if channel is not None:
+                    linkedid = channel.linkedid
+                    pending = pending_rings.get(linkedid)
+                    if pending is not None and not self._continues_burst(record, pending):
+                        self._flush_ring(linkedid)
 
     # -- channel identity -------------------------------------------------------
 
@@ -195,18 +220,6 @@ class Ami2Rules(TransferRules, Rules):
             if channel is not None and channel.back_dial is source:
                 return bool(record.state == AST_STATE_RINGING)
         return False
-
-    def _calls_of(self, record: ami.AmiEvent) -> set[str]:
-        """The Linkedids of the known channels a record names (the calls it is about)."""
-        get = self.tracker.channels.get
-        found: set[str] = set()
-        for name in _CHANNEL_FIELDS:
-            uniqueid = getattr(record, name, None)
-            if uniqueid:
-                channel = get(uniqueid)
-                if channel is not None:
-                    found.add(channel.linkedid)
-        return found
 
     def flush(self) -> None:
         """The stream is idle or over: report the rings held back for their dial bursts."""

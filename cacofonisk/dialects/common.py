@@ -78,6 +78,11 @@ class Rules:
 
     Attributes:
         tracker: the state being changed.
+        handlers: record type -> handler; the manager indexes it by event
+            name once, so it is complete after ``__init__``.
+        held: call events held back, keyed by call (empty unless the
+            dialect holds some back); while it is not empty, every record
+            goes through ``release`` before its handler.
         name_first: look channels up by name before Uniqueid (1.x, where
             events name channels and masquerades swap identities).
     """
@@ -87,6 +92,7 @@ class Rules:
 
     def __init__(self, tracker: Tracker) -> None:
         self.tracker = tracker
+        self.held: dict[str, Any] = {}
         self.handlers: dict[type[ami.AmiEvent], Handler] = {
             ami.FullyBooted: self.on_fully_booted,
             ami.Newchannel: self.on_newchannel,
@@ -99,10 +105,18 @@ class Rules:
         }
 
     def handle(self, record: ami.AmiEvent) -> None:
-        """Apply one record (a no-op for types this dialect ignores)."""
+        """Apply one record (a no-op for types this dialect ignores).
+
+        The manager does the same through its own index of ``handlers``.
+        """
+        if self.held:
+            self.release(record)
         handler = self.handlers.get(record.__class__)
         if handler is not None:
             handler(record)
+
+    def release(self, record: ami.AmiEvent) -> None:
+        """Report what ``held`` keeps back and this record, about to apply, ends."""
 
     def flush(self) -> None:
         """The stream is idle or over: report anything held back (nothing, by default)."""

@@ -30,6 +30,10 @@ from .engine import MachineDef, Rule, Step, define
 class CallState(Enum):
     """Where a call is in its life."""
 
+    # Members are singletons: identity hashing is exact, and C-level, where
+    # Enum's own __hash__ is a Python call on every machine-table lookup.
+    __hash__ = object.__hash__
+
     #: known (a caller exists) but nothing reported yet
     NEW = "new"
     #: B side ringing (on_b_dial sent)

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 class ChannelState(Enum):
     """Where a channel is in its life."""
 
+    # Members are singletons: identity hashing is exact, and C-level, where
+    # Enum's own __hash__ is a Python call on every machine-table lookup.
+    __hash__ = object.__hash__
+
     #: created, not ringing yet
     DOWN = "down"
     #: the calling side, waiting for the other end (Ring / Dialing)
@@ -109,7 +113,11 @@ class Channel:
 
     Attributes:
         uniqueid: Asterisk's Uniqueid; never changes.
-        name: channel name (``SIP/201-00000001``); changes on Rename.
+        name: channel name (``SIP/201-00000001``); changes on Rename, and
+            only through ``set_name``.
+        is_local: a half of a Local channel pair (``Local/...;1`` or ``;2``).
+        is_relevant: a real party: any technology (SIP, PJSIP, IAX2, DAHDI
+            ...) but Local and Asterisk's internal ones, and not a 1.x zombie.
         linkedid: 2+ Linkedid (the first channel of the conversation).
         state: the machine state (ChannelState).
         ami_state: Asterisk's ChannelState number.
@@ -143,7 +151,7 @@ class Channel:
         "caller_id", "_custom", "fwd_local_bridge",
         "back_local_bridge", "back_dial", "fwd_dials", "linked", "bridge", "side",
         "is_originated", "marks", "dial_status", "hangup_requested_by",
-        "early_media", "resumed", "on_hold", "queue",
+        "early_media", "resumed", "on_hold", "queue", "is_local", "is_relevant",
     )
 
     def __init__(self, uniqueid: str, name: str, *, ami_state: int = 0,
@@ -151,6 +159,9 @@ class Channel:
                  linkedid: str | None = None) -> None:
         self.uniqueid = uniqueid
         self.name = name
+        self.is_local = False
+        self.is_relevant = True
+        self.set_name(name)  # sets the two flags above from the name
         self.linkedid = linkedid if linkedid is not None else uniqueid
         self.state = ChannelState.DOWN
         self.ami_state = ami_state
@@ -189,23 +200,21 @@ class Channel:
         return (f"<Channel {self.name} id={self.uniqueid} {self.state.value} "
                 f"ami_state={self.ami_state} cli={self.caller_id} exten={self.exten!r}>")
 
-    @property
-    def is_local(self) -> bool:
-        """A half of a Local channel pair (``Local/...;1`` or ``;2``)."""
-        return self.name.startswith("Local/")
+    def set_name(self, name: str) -> None:
+        """Give the channel a (new) name; the only way to change ``name``.
+
+        ``is_local`` and ``is_relevant`` are derived from the name here, once,
+        rather than on each of the many reads the rules make per event.
+        """
+        self.name = name
+        self.is_local = name.startswith("Local/")
+        self.is_relevant = not (self.is_local or name.endswith("<ZOMBIE>")
+                                or name.startswith(PSEUDO_TECHNOLOGIES))
 
     @property
     def is_zombie(self) -> bool:
         """A 1.x channel left over from a masquerade."""
         return self.name.endswith("<ZOMBIE>")
-
-    @property
-    def is_relevant(self) -> bool:
-        """A real party: any technology (SIP, PJSIP, IAX2, DAHDI ...) but Local and
-        Asterisk's internal ones, and not a 1.x zombie."""
-        name = self.name
-        return not (name.startswith("Local/") or name.endswith("<ZOMBIE>")
-                    or name.startswith(PSEUDO_TECHNOLOGIES))
 
     @property
     def is_up(self) -> bool:
