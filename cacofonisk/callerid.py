@@ -37,8 +37,9 @@ class CallerId:
         Written out rather than ``attrs.evolve``: the tracker calls it for
         every caller-ID update, and evolve costs several times more.
         """
-        copy = CallerId(fields.pop("code", self.code), fields.pop("name", self.name),
-                        fields.pop("number", self.number), fields.pop("is_public", self.is_public))
+        copy = make_caller_id(fields.pop("code", self.code), fields.pop("name", self.name),
+                              fields.pop("number", self.number),
+                              fields.pop("is_public", self.is_public))
         if fields:
             raise TypeError(f"CallerId has no field(s) {', '.join(sorted(fields))}")
         return copy
@@ -56,3 +57,26 @@ class CallerId:
         """The four fields as a JSON-ready dict."""
         return {"code": self.code, "name": self.name, "number": self.number,
                 "is_public": self.is_public}
+
+
+_new = object.__new__
+_set_code = CallerId.__dict__["code"].__set__
+_set_name = CallerId.__dict__["name"].__set__
+_set_number = CallerId.__dict__["number"].__set__
+_set_is_public = CallerId.__dict__["is_public"].__set__
+
+
+def make_caller_id(code: int, name: str, number: str | None,
+                   is_public: bool | None) -> CallerId:
+    """``CallerId(code, name, number, is_public)``, built through its slots.
+
+    The tracker makes one for every new channel and caller-ID change; the
+    attrs ``__init__`` of a frozen class goes through ``object.__setattr__``
+    per field, which costs about twice as much. No validation either way.
+    """
+    caller_id = _new(CallerId)
+    _set_code(caller_id, code)
+    _set_name(caller_id, name)
+    _set_number(caller_id, number)
+    _set_is_public(caller_id, is_public)
+    return caller_id

@@ -106,15 +106,38 @@ def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
     raise TypeError(f"{cls.__name__}.{name} is not a slot")
 
 
+def _coerce(conv: Callable[[str], Any], value: Any, raw: Mapping[str, Any], key: str,
+            required: bool, default: Any) -> Any:
+    """The slow path of a generated parser: a missing, listed or odd value.
+
+    Missing: the default, or MalformedEvent for a required field. A list
+    (panoramisk's repeated header): its first element. Then the converter;
+    its TypeError/ValueError becomes MalformedEvent naming the header.
+    """
+    if value is None:
+        if required:
+            raise MalformedEvent(raw, key)
+        return default
+    if value.__class__ is list:
+        value = value[0] if value else ""
+    if conv is str:
+        return value if isinstance(value, str) else str(value)
+    try:
+        return conv(value)
+    except (TypeError, ValueError) as err:
+        raise MalformedEvent(raw, key, f"not valid ({value!r})") from err
+
+
 def _compile(cls: type[_T]) -> Callable[[type[_T], Mapping[str, Any]], _T]:
     """Generate ``from_ami`` for a record class from its ``ami(...)`` fields.
 
-    The generated code reads a required header with one subscript (a miss
-    falls back to the next header name, then raises MalformedEvent), an
-    optional one with ``get``, and stores every value through its slot.
+    The common case costs a lookup, one class check and a slot store per
+    field: a required header is read with a subscript, an optional one with
+    ``get``; a string field takes a ``str`` value as is, a converted field
+    (int, bool ...) calls its converter. Anything else (missing, a list, a
+    conversion error) goes through ``_coerce``.
     """
-    env: dict[str, Any] = {"MalformedEvent": MalformedEvent, "_new": object.__new__,
-                           "_lines": _lines, "_float": float,
+    env: dict[str, Any] = {"_coerce": _coerce, "_new": object.__new__, "_float": float,
                            "set_raw": _slot_setter(cls, "raw"),
                            "set_timestamp": _slot_setter(cls, "timestamp")}
     body = ["def from_ami(cls, raw):", "    get = raw.get", "    self = _new(cls)",
@@ -124,35 +147,28 @@ def _compile(cls: type[_T]) -> Callable[[type[_T], Mapping[str, Any]], _T]:
             continue
         md = field.metadata
         keys, conv, required = md["ami"], md["conv"], md["required"]
-        conv_name = f"conv_{field.name}"
-        env[conv_name] = conv
-        env[f"set_{field.name}"] = _slot_setter(cls, field.name)
+        name = field.name
+        env[f"conv_{name}"] = conv
+        env[f"default_{name}"] = None if required else field.default
+        env[f"set_{name}"] = _slot_setter(cls, name)
         if required:
             body.append(f"    try: v = raw[{keys[0]!r}]")
             body.append("    except KeyError: v = None")
-            for key in keys[1:]:
-                body.append(f"    if v is None: v = get({key!r})")
-            body.append(f"    if v is None: raise MalformedEvent(raw, {keys[0]!r})")
         else:
             body.append(f"    v = get({keys[0]!r})")
-            for key in keys[1:]:
-                body.append(f"    if v is None: v = get({key!r})")
-            env[f"default_{field.name}"] = field.default
-            body.append(f"    if v is None: v = default_{field.name}")
-            body.append("    else:")
-        pad = "        " if not required else "    "
-        if conv is _lines:
-            body.append(f"{pad}v = _lines(v)")
+        for key in keys[1:]:
+            body.append(f"    if v is None: v = get({key!r})")
+        slow = f"_coerce(conv_{name}, v, raw, {keys[0]!r}, {required}, default_{name})"
+        if conv is str:
+            body.append(f"    if v.__class__ is not str: v = {slow}")
+        elif conv is _lines:
+            body.append(f"    v = default_{name} if v is None else _lines(v)")
         else:
-            body.append(f"{pad}if v.__class__ is list: v = v[0] if v else ''")
-            if conv is str:
-                body.append(f"{pad}if v.__class__ is not str: v = str(v)")
-            else:
-                body.append(f"{pad}try: v = {conv_name}(v)")
-                body.append(f"{pad}except (TypeError, ValueError) as err: "
-                            f"raise MalformedEvent(raw, {keys[0]!r}, 'not valid (%r)' % (v,)) "
-                            f"from err")
-        body.append(f"    set_{field.name}(self, v)")
+            body.append("    if v.__class__ is str:")
+            body.append(f"        try: v = conv_{name}(v)")
+            body.append(f"        except (TypeError, ValueError): v = {slow}")
+            body.append(f"    else: v = {slow}")
+        body.append(f"    set_{name}(self, v)")
     body += ["    stamp = get('Timestamp')",
              "    if stamp is not None:",
              "        try: stamp = _float(stamp[0] if stamp.__class__ is list else stamp)",

@@ -5,6 +5,9 @@ says the thing is gone, so memory is bounded by what is in flight.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable
+
 from .bridges import Bridge
 from .errors import ChannelGone, UnknownBridge, UnknownChannel
 from .fsm.call import Call
@@ -19,12 +22,15 @@ RECENTLY_GONE = 4096
 class ChannelRegistry:
     """Channels by Uniqueid and by current name, and the last hung-up Uniqueids."""
 
-    __slots__ = ("_by_id", "_by_name", "_gone")
+    __slots__ = ("_by_id", "_by_name", "_gone", "get")
 
     def __init__(self) -> None:
         self._by_id: dict[str, Channel] = {}
         self._by_name: dict[str, Channel] = {}
-        self._gone: dict[str, None] = {}
+        self._gone: OrderedDict[str, None] = OrderedDict()
+        #: The channel with this Uniqueid, or None: the fast path of lookups,
+        #: the dict's own ``get`` (no Python frame per lookup).
+        self.get: Callable[[str], Channel | None] = self._by_id.get
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -39,10 +45,6 @@ class ChannelRegistry:
         """Register a new channel."""
         self._by_id[channel.uniqueid] = channel
         self._by_name[channel.name] = channel
-
-    def get(self, uniqueid: str) -> Channel | None:
-        """The channel with this Uniqueid, or None (the fast path of lookups)."""
-        return self._by_id.get(uniqueid)
 
     def by_id(self, uniqueid: str, event: str = "") -> Channel:
         """The channel with this Uniqueid; ChannelGone/UnknownChannel if none."""
@@ -87,10 +89,11 @@ class ChannelRegistry:
             del self._by_id[channel.uniqueid]
         if self._by_name.get(channel.name) is channel:
             del self._by_name[channel.name]
-        self._gone[channel.uniqueid] = None
-        self._gone[channel.name] = None
-        while len(self._gone) > RECENTLY_GONE:
-            del self._gone[next(iter(self._gone))]
+        gone = self._gone
+        gone[channel.uniqueid] = None
+        gone[channel.name] = None
+        while len(gone) > RECENTLY_GONE:
+            gone.popitem(last=False)  # O(1); deleting a dict's first key is not
 
     def clear(self) -> None:
         """Forget every channel."""

@@ -31,7 +31,7 @@ from .. import events as ami
 from ..constants import AST_STATE_DOWN, AST_STATE_RING, AST_STATE_RINGING, AST_STATE_UP
 from ..fsm.channel import Channel
 from ..topology import bridge_peers, creation_order, dialed_channels, dialing_channel
-from .common import UNKNOWN_CAUSES_AMI2, Rules, hangup_reason
+from .common import UNKNOWN_CAUSES_AMI2, Rules, hangup_reason, set_caller_id
 from .transfers2 import TransferRules
 
 
@@ -121,10 +121,8 @@ class Ami2Rules(TransferRules, Rules):
             channel.side = "A"
 
     def on_new_callerid_2(self, record: ami.NewCallerid) -> None:
-        channel = self.channel(record)
-        channel.caller_id = channel.caller_id.replace(
-            name=record.caller_id_name, number=record.caller_id_num,
-            is_public="Allowed" in record.cid_calling_pres if record.cid_calling_pres else True)
+        set_caller_id(self.channel(record), record.caller_id_name, record.caller_id_num,
+                      "Allowed" in record.cid_calling_pres if record.cid_calling_pres else True)
 
     def on_local_bridge(self, record: ami.LocalBridge) -> None:
         one = self.tracker.channels.by_id(record.one_uniqueid, "LocalBridge")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .. import events as ami
-from ..callerid import CallerId
+from ..callerid import make_caller_id
 from ..constants import (AST_CAUSE_ANSWERED_ELSEWHERE, AST_CAUSE_CALL_REJECTED,
                          AST_CAUSE_INTERWORKING, AST_CAUSE_NO_ANSWER,
                          AST_CAUSE_NO_USER_RESPONSE, AST_CAUSE_NORMAL_CLEARING,
@@ -32,6 +32,18 @@ def account_code(value: str) -> int:
     """AccountCode as the int CallerId.code holds (0 when not numeric)."""
     value = value.strip()
     return int(value) if value.isdigit() else 0
+
+
+def set_caller_id(channel: Channel, name: str, number: str | None,
+                  is_public: bool | None) -> None:
+    """Give a channel a new caller ID (same code), unless nothing changed.
+
+    Asterisk repeats NewCallerid with the same values; keeping the object
+    saves an allocation and keeps identity for reporters that compare.
+    """
+    cid = channel.caller_id
+    if cid.name != name or cid.number != number or cid.is_public != is_public:
+        channel.caller_id = make_caller_id(cid.code, name, number, is_public)
 
 
 def hangup_reason(cause: int, is_up: bool, *, unknown_causes: tuple[int, ...]) -> str:
@@ -160,9 +172,8 @@ class Rules:
             return
         channel = Channel(
             record.uniqueid, record.channel, ami_state=record.state,
-            caller_id=CallerId(code=account_code(record.account_code),
-                               name=record.caller_id_name, number=record.caller_id_num,
-                               is_public=True),
+            caller_id=make_caller_id(account_code(record.account_code),
+                                     record.caller_id_name, record.caller_id_num, True),
             exten=record.exten, linkedid=record.linkedid,
         )
         registry.add(channel)
@@ -177,13 +188,16 @@ class Rules:
             number = cid.number
         else:
             number = record.caller_id_num
-        channel.caller_id = cid.replace(name=record.caller_id_name, number=number,
-                                        is_public="Allowed" in record.cid_calling_pres)
+        set_caller_id(channel, record.caller_id_name, number,
+                      "Allowed" in record.cid_calling_pres)
 
     def on_new_account_code(self, record: ami.NewAccountCode) -> None:
         channel = self.channel(record)
-        if not channel.caller_id.code:
-            channel.caller_id = channel.caller_id.replace(code=account_code(record.account_code))
+        cid = channel.caller_id
+        if not cid.code:
+            code = account_code(record.account_code)
+            if code:
+                channel.caller_id = make_caller_id(code, cid.name, cid.number, cid.is_public)
 
     def on_rename(self, record: ami.Rename) -> None:
         channel = self.channel(record)
