@@ -114,11 +114,11 @@ class Ami2Rules(TransferRules, Rules):
 
     # -- channel identity -------------------------------------------------------
 
-    def on_newchannel(self, record: ami.Newchannel) -> None:
-        super().on_newchannel(record)
-        channel = self.tracker.channels.find(record.uniqueid, None)
+    def on_newchannel(self, record: ami.Newchannel) -> Channel | None:
+        channel = super().on_newchannel(record)
         if channel is not None and channel.uniqueid == channel.linkedid:
             channel.side = "A"
+        return channel
 
     def on_new_callerid_2(self, record: ami.NewCallerid) -> None:
         set_caller_id(self.channel(record), record.caller_id_name, record.caller_id_num,
@@ -295,6 +295,8 @@ class Ami2Rules(TransferRules, Rules):
             self._maybe_up(channel)
 
     def _maybe_up(self, channel: Channel) -> None:
+        if not channel.is_local and len(channel.bridge.peers) < 2:  # type: ignore[union-attr]
+            return  # alone in its bridge: the first half of every BridgeEnter pair
         peers = bridge_peers(channel)
         if len(peers) < 2:
             return

@@ -25,7 +25,7 @@ from ..tracker import Tracker
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Any], None]
+Handler = Callable[[Any], object]
 
 
 def account_code(value: str) -> int:
@@ -163,13 +163,14 @@ class Rules:
         """
         self.tracker.trace("Connected to Asterisk")
 
-    def on_newchannel(self, record: ami.Newchannel) -> None:
+    def on_newchannel(self, record: ami.Newchannel) -> Channel | None:
+        """Register the new channel; return it (None for a duplicate)."""
         registry = self.tracker.channels
         if not record.uniqueid:
             raise MalformedEvent(record.raw, "Uniqueid", "empty")
         if record.uniqueid in registry:
             self.tracker.trace(f"duplicate Newchannel for {record.uniqueid}: ignored")
-            return
+            return None
         channel = Channel(
             record.uniqueid, record.channel, ami_state=record.state,
             caller_id=make_caller_id(account_code(record.account_code),
@@ -177,6 +178,7 @@ class Rules:
             exten=record.exten, linkedid=record.linkedid,
         )
         registry.add(channel)
+        return channel
 
     def on_new_callerid(self, record: ami.NewCallerid) -> None:
         channel = self.channel(record)
