@@ -22,7 +22,7 @@ RECENTLY_GONE = 4096
 class ChannelRegistry:
     """Channels by Uniqueid and by current name, and the last hung-up Uniqueids."""
 
-    __slots__ = ("_by_id", "_by_name", "_gone", "get")
+    __slots__ = ("_by_id", "_by_name", "_gone", "get", "get_by_name")
 
     def __init__(self) -> None:
         self._by_id: dict[str, Channel] = {}
@@ -31,6 +31,8 @@ class ChannelRegistry:
         #: The channel with this Uniqueid, or None: the fast path of lookups,
         #: the dict's own ``get`` (no Python frame per lookup).
         self.get: Callable[[str], Channel | None] = self._by_id.get
+        #: The channel that now has this name, or None (the dict's ``get``).
+        self.get_by_name: Callable[[str], Channel | None] = self._by_name.get
 
     def __len__(self) -> int:
         return len(self._by_id)

@@ -22,11 +22,14 @@ from .bridges import Bridge
 from .errors import InvalidTransition
 from .fsm.call import CALL_MACHINE, Call
 from .fsm.channel import CHANNEL_MACHINE, Channel
+from .fsm import engine
 from .fsm.engine import fire, try_fire
 from .registry import BridgeRegistry, CallRegistry, ChannelRegistry
 from .topology import unlink
 
 log = logging.getLogger(__name__)
+
+_CHANNEL_TABLE = CHANNEL_MACHINE.table
 
 
 class Tracker:
@@ -68,8 +71,18 @@ class Tracker:
         return True
 
     def step_if_allowed(self, channel: Channel, trigger: str) -> bool:
-        """Move a channel's machine when its table allows it; silent otherwise."""
-        return try_fire(CHANNEL_MACHINE, channel, trigger)
+        """Move a channel's machine when its table allows it; silent otherwise.
+
+        The common case (a rule without callbacks) is inlined from
+        ``try_fire``: this runs for most events.
+        """
+        entry = _CHANNEL_TABLE.get((channel.state, trigger))
+        if entry is None:
+            return False
+        if entry[1] or engine.USE_TRANSITIONS:
+            return try_fire(CHANNEL_MACHINE, channel, trigger)
+        channel.state = entry[0]  # type: ignore[assignment]
+        return True
 
     def leave_bridge(self, channel: Channel, bridge: Bridge) -> None:
         """Take a channel out of a bridge; a bridge nobody is in is forgotten."""
@@ -83,9 +96,7 @@ class Tracker:
             self.leave_bridge(channel, channel.bridge)
         unlink(channel)
         self.channels.remove(channel)
-        call = self.calls.find(channel.uniqueid)
-        if call is not None:
-            self.calls.remove(channel.uniqueid)
+        self.calls.remove(channel.uniqueid)
         if not len(self.channels):
             self.calls.clear()
             self.bridges.clear()

@@ -105,6 +105,8 @@ class Rules:
     def __init__(self, tracker: Tracker) -> None:
         self.tracker = tracker
         self.held: dict[str, Any] = {}
+        self._channel_by_id = tracker.channels.get
+        self._channel_by_name = tracker.channels.get_by_name
         self.handlers: dict[type[ami.AmiEvent], Handler] = {
             ami.FullyBooted: self.on_fully_booted,
             ami.Newchannel: self.on_newchannel,
@@ -136,18 +138,24 @@ class Rules:
     # -- lookups ------------------------------------------------------------
 
     def channel(self, record: Any, event: str = "") -> Channel:
-        """The channel a record is about (by Uniqueid/name as the dialect prefers)."""
-        if not self.name_first:
-            found = self.tracker.channels.get(record.uniqueid)
+        """The channel a record is about (by Uniqueid/name as the dialect prefers).
+
+        The first lookup is the dialect's key (a name for 1.x, a Uniqueid
+        for 2+); the other key is the fallback.
+        """
+        if self.name_first:
+            name = getattr(record, "channel", None)
+            found = self._channel_by_name(name) if name else None
+            if found is not None:
+                return found
+        else:
+            found = self._channel_by_id(record.uniqueid)
             if found is not None:
                 return found
         uniqueid = getattr(record, "uniqueid", None)
         name = getattr(record, "channel", None)
         registry = self.tracker.channels
-        if self.name_first and name:
-            found = registry.find(None, name) or registry.find(uniqueid, None)
-        else:
-            found = registry.find(uniqueid, name)
+        found = registry.find(uniqueid, None if self.name_first else name)
         if found is None:
             raise registry.missing(uniqueid or name or "?", event or type(record).__name__)
         return found

@@ -88,13 +88,15 @@ class MachineDef(Generic[S]):
         return list(dict.fromkeys(rule.trigger for rule in self.rules))
 
 
-_USE_TRANSITIONS = False
+#: Whether ``fire`` goes through transitions' own dispatch. Read it (the
+#: tracker's inlined fast path does); set it with ``use_transitions_engine``.
+USE_TRANSITIONS = False
 
 
 def use_transitions_engine(enabled: bool) -> None:
     """Route ``fire`` through transitions' own dispatch (slow; for tests)."""
-    global _USE_TRANSITIONS
-    _USE_TRANSITIONS = enabled
+    global USE_TRANSITIONS
+    USE_TRANSITIONS = enabled
 
 
 def _wrap(callback: Callback) -> Callable[[Any], None]:
@@ -138,7 +140,7 @@ def try_fire(definition: MachineDef[Any], model: Any, trigger: str, **data: Any)
     entry = definition.table.get((model.state, trigger))
     if entry is None:
         return False
-    if _USE_TRANSITIONS or entry[1]:
+    if USE_TRANSITIONS or entry[1]:
         fire(definition, model, trigger, **data)
     else:
         model.state = entry[0]
@@ -152,7 +154,7 @@ def fire(definition: MachineDef[Any], model: Any, trigger: str, **data: Any) -> 
         InvalidTransition: the table has no such trigger in the model's state.
     """
     source = model.state
-    if _USE_TRANSITIONS:
+    if USE_TRANSITIONS:
         try:
             definition.machine.events[trigger].trigger(model, _source=source, **data)
         except (MachineError, KeyError) as err:
