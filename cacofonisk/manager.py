@@ -20,7 +20,6 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .calls import CallEvent
 from . import events as ami
 from .dialects.ami1 import Ami1Rules
 from .dialects.ami2 import Ami2Rules
@@ -128,7 +127,10 @@ class ChannelManager:
         rule for the event; only then is the event parsed into its record.
         """
         if self._calls_trace_ami or "trace_ami" in self._reporter_attrs:
-            self._call(self._reporter.trace_ami, event)
+            try:
+                self._reporter.trace_ami(event)
+            except Exception:
+                self._hook_raised("trace_ami")
         tracker = self._tracker
         try:
             name = event.get("Event")
@@ -235,15 +237,13 @@ class ChannelManager:
             for msg in traces:
                 self._safe_hook("trace_msg", msg)
             outbox, tracker.outbox = tracker.outbox, []
+            reporter = self._reporter
             for _call, record in outbox:
-                self._deliver(record)
-
-    def _deliver(self, record: CallEvent) -> None:
-        try:
-            deliver(self._reporter, record)
-        except Exception:
-            log.exception("reporter raised on %s", record.HOOK)
-            self._safe_hook("trace_msg", f"reporter raised on {record.HOOK}; see the log")
+                try:
+                    deliver(reporter, record)
+                except Exception:
+                    log.exception("reporter raised on %s", record.HOOK)
+                    self._safe_hook("trace_msg", f"reporter raised on {record.HOOK}; see the log")
 
     def _safe_hook(self, hook: str, *args: Any) -> None:
         method = getattr(self._reporter, hook, None)
@@ -254,10 +254,13 @@ class ChannelManager:
         try:
             method(*args)
         except Exception:
-            log.exception("reporter hook %s raised", getattr(method, "__name__", method))
-            if getattr(method, "__name__", "") != "trace_msg":
-                self._safe_hook("trace_msg", f"reporter hook "
-                                f"{getattr(method, '__name__', method)} raised; see the log")
+            self._hook_raised(getattr(method, "__name__", repr(method)))
+
+    def _hook_raised(self, hook: str) -> None:
+        """Log the reporter hook that just raised; say so through trace_msg (unless it was that)."""
+        log.exception("reporter hook %s raised", hook)
+        if hook != "trace_msg":
+            self._safe_hook("trace_msg", f"reporter hook {hook} raised; see the log")
 
 
 _BASE_NO_OPS = {BaseReporter.trace_ami, BaseReporter.on_event}

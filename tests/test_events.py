@@ -451,3 +451,62 @@ def test_panoramisk_message_missing_header_is_malformed_not_empty():
     with pytest.raises(MalformedEvent) as info:
         ami.parse(message)
     assert info.value.field == "ChannelState"
+
+
+# -- the fast parser and the careful one agree ---------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+def _outcome(parse: Any, cls: type[ami.AmiEvent], raw: dict[str, Any]) -> tuple[str, Any]:
+    try:
+        record = parse(cls, raw)
+    except MalformedEvent as err:
+        return ("malformed", str(err))
+    return ("record", attrs.asdict(record, recurse=False, filter=lambda a, _v: a.name != "raw"))
+
+
+def _headers(cls: type[ami.AmiEvent]) -> list[str]:
+    return sorted({key for _name, keys, _conv, _req in cls._SPEC for key in keys} | {"Timestamp"})
+
+
+_VALUES = st.one_of(st.sampled_from(["", "4", "6", "Yes", "no", "16", "1.5", "x", "SIP/a-1"]),
+                    st.lists(st.sampled_from(["", "7", "a"]), max_size=2), st.integers(-2, 9),
+                    st.none())
+
+
+@st.composite
+def _raw_events(draw: Any) -> tuple[type[ami.AmiEvent], dict[str, Any]]:
+    cls = draw(st.sampled_from(sorted(ami.RECORD_TYPES.values(), key=lambda c: c.EVENT)))
+    headers = draw(st.lists(st.sampled_from(_headers(cls)), unique=True))
+    raw: dict[str, Any] = {"Event": cls.EVENT}
+    for header in headers:
+        raw[header] = draw(_VALUES)
+    return cls, raw
+
+
+@settings(max_examples=400)
+@given(_raw_events())
+def test_fast_parser_gives_the_same_record_or_error_as_the_careful_one(case: Any) -> None:
+    cls, raw = case
+    careful = ami._compile_careful(cls)
+    assert _outcome(lambda c, r: c.from_ami(r), cls, raw) == _outcome(careful, cls, raw)
+
+
+def test_fast_parser_matches_the_careful_one_on_every_recorded_event() -> None:
+    from conformance import SHARED, SKIP_REASON, logs
+    from cacofonisk.runners.file_runner import load_events
+
+    if not SHARED.is_dir():
+        pytest.skip(SKIP_REASON)
+    careful = {cls: ami._compile_careful(cls) for cls in ami.RECORD_TYPES.values()}
+    seen = 0
+    for folder in ("conformance/ami1", "conformance/ami2", "lab"):
+        for log in logs(folder):
+            for raw in load_events(log):
+                cls = ami.RECORD_TYPES.get(raw.get("Event", ""))
+                if cls is not None:
+                    assert _outcome(lambda c, r: c.from_ami(r), cls, raw) == \
+                        _outcome(careful[cls], cls, raw), raw
+                    seen += 1
+    assert seen > 3000
