@@ -227,7 +227,9 @@ def _compile(cls: type[_T]) -> Callable[[type[_T], Mapping[str, Any]], _T]:
     body = ["def from_ami(cls, raw):",
             f"    try: {unpack} = fetch(raw)",
             "    except KeyError: return careful(cls, raw)",
-            "    get = raw.get", "    self = _new(cls)", "    set_raw(self, raw)"]
+            "    self = _new(cls)", "    set_raw(self, raw)"]
+    if any(field.metadata["often_absent"] for field in fields):
+        body.append("    get = raw.get")
     for field in fields:
         md = field.metadata
         keys, conv, required = md["ami"], md["conv"], md["required"]
@@ -246,7 +248,7 @@ def _compile(cls: type[_T]) -> Callable[[type[_T], Mapping[str, Any]], _T]:
         slow = f"_coerce(conv_{name}, {var}, raw, {keys[0]!r}, {required}, default_{name})"
         body += _value_code(name, conv, var, slow)
         body.append(f"    set_{name}(self, {var})")
-    body += ["    stamp = get('Timestamp')",
+    body += ["    stamp = raw.get('Timestamp')",
              "    if stamp is not None:",
              "        try: stamp = _float(stamp[0] if stamp.__class__ is list else stamp)",
              "        except (TypeError, ValueError, IndexError): stamp = None",

@@ -67,7 +67,7 @@ class Ami1Rules(Rules):
     # -- channel events -------------------------------------------------------
 
     def on_newstate(self, record: ami.Newstate) -> None:
-        channel = self.channel(record)
+        channel = self._channel_by_name(record.channel) or self.channel(record)
         old, new = channel.ami_state, record.state
         if old == new:
             return  # a repeated Newstate changes nothing
@@ -201,7 +201,7 @@ class Ami1Rules(Rules):
             raise MalformedEvent(record.raw, "TransferType", f"unknown ({record.transfer_type!r})")
 
     def on_hangup(self, record: ami.Hangup) -> None:
-        channel = self.channel(record)
+        channel = self._channel_by_name(record.channel) or self.channel(record)
         if channel.is_relevant:
             self._report_hangup(channel, record)
         self.tracker.step(channel, "hang_up")

@@ -133,7 +133,7 @@ class Ami2Rules(TransferRules, Rules):
     # -- ringing ----------------------------------------------------------------
 
     def on_newstate(self, record: ami.Newstate) -> None:
-        channel = self.channel(record)
+        channel = self._channel_by_id(record.uniqueid) or self.channel(record)
         old, new = channel.ami_state, record.state
         if old == new:
             return
@@ -283,7 +283,7 @@ class Ami2Rules(TransferRules, Rules):
     # -- bridges ------------------------------------------------------------------
 
     def on_bridge_enter(self, record: ami.BridgeEnter) -> None:
-        channel = self.channel(record)
+        channel = self._channel_by_id(record.uniqueid) or self.channel(record)
         bridge = self.tracker.bridges.ensure(record.bridge_uniqueid, record.bridge_type,
                                              record.technology)
         if channel.bridge is not None and channel.bridge is not bridge:
@@ -325,7 +325,7 @@ class Ami2Rules(TransferRules, Rules):
             self.tracker.up(caller.uniqueid, caller.caller_id, caller.exten, target.caller_id)
 
     def on_bridge_leave(self, record: ami.BridgeLeave) -> None:
-        channel = self.channel(record)
+        channel = self._channel_by_id(record.uniqueid) or self.channel(record)
         bridge = self.tracker.bridges.find(record.bridge_uniqueid)
         if bridge is not None:
             self.tracker.leave_bridge(channel, bridge)
@@ -362,18 +362,18 @@ class Ami2Rules(TransferRules, Rules):
 
     def on_queue_join(self, record: ami.QueueCallerJoin) -> None:
         """Remember the queue a caller waits in (cleared when it leaves)."""
-        channel = self.channel(record)
+        channel = self._channel_by_id(record.uniqueid) or self.channel(record)
         channel.queue = "" if isinstance(record, ami.QueueCallerLeave) else record.queue
 
     # -- endings ------------------------------------------------------------------
 
     def on_queue_caller_abandon(self, record: ami.QueueCallerAbandon) -> None:
-        channel = self.channel(record)
+        channel = self._channel_by_id(record.uniqueid) or self.channel(record)
         self.tracker.queue_caller_abandon(channel.uniqueid, channel.caller_id, channel.exten,
                                           record.queue or channel.queue)
 
     def on_hangup(self, record: ami.Hangup) -> None:
-        channel = self.channel(record)
+        channel = self._channel_by_id(record.uniqueid) or self.channel(record)
         if channel.is_relevant:
             self._report_hangup(channel, record)
         self.tracker.step(channel, "hang_up")

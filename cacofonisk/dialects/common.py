@@ -141,7 +141,9 @@ class Rules:
         """The channel a record is about (by Uniqueid/name as the dialect prefers).
 
         The first lookup is the dialect's key (a name for 1.x, a Uniqueid
-        for 2+); the other key is the fallback.
+        for 2+); the other key is the fallback. The busiest handlers try
+        the first lookup inline (``self._channel_by_name(record.channel) or
+        self.channel(record)``) to save a call.
         """
         if self.name_first:
             name = getattr(record, "channel", None)

@@ -159,9 +159,10 @@ class Channel:
                  linkedid: str | None = None) -> None:
         self.uniqueid = uniqueid
         self.name = name
-        self.is_local = False
-        self.is_relevant = True
-        self.set_name(name)  # sets the two flags above from the name
+        # as set_name does (inlined: one channel per Newchannel of a busy server)
+        self.is_local = is_local = name.startswith("Local/")
+        self.is_relevant = not (is_local or name.endswith("<ZOMBIE>")
+                                or name.startswith(PSEUDO_TECHNOLOGIES))
         self.linkedid = linkedid if linkedid is not None else uniqueid
         self.state = ChannelState.DOWN
         self.ami_state = ami_state
