@@ -246,7 +246,13 @@ def _compile(cls: type[_T]) -> Callable[[type[_T], Mapping[str, Any]], _T]:
             # a None value means "look at the next header name": careful path
             body.append(f"    if {var} is None: return careful(cls, raw)")
         slow = f"_coerce(conv_{name}, {var}, raw, {keys[0]!r}, {required}, default_{name})"
-        body += _value_code(name, conv, var, slow)
+        if md["often_absent"] and not required:
+            # absent is this field's common case: the default, without _coerce
+            body.append(f"    if {var} is None: {var} = default_{name}")
+            body.append("    else:")
+            body += ["    " + line for line in _value_code(name, conv, var, slow)]
+        else:
+            body += _value_code(name, conv, var, slow)
         body.append(f"    set_{name}(self, {var})")
     body += ["    stamp = raw.get('Timestamp')",
              "    if stamp is not None:",
