@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import attrs
 from transitions import Machine, MachineError
@@ -31,9 +31,12 @@ from ..errors import InvalidTransition
 S = TypeVar("S", bound=Enum)
 
 
-@attrs.frozen(slots=True)
-class Step:
+class Step(NamedTuple):
     """What a transition callback receives.
+
+    A NamedTuple rather than an attrs class: one is made for every
+    transition with callbacks (every call event), and a tuple is built in
+    one C call; it is just as immutable.
 
     Attributes:
         model: the channel or call that moved.
