@@ -5,7 +5,6 @@ says the thing is gone, so memory is bounded by what is in flight.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 
 from .bridges import Bridge
@@ -14,8 +13,9 @@ from .fsm.call import Call
 from .fsm.channel import Channel
 
 
-#: How many hung-up Uniqueids to remember, to recognise events that
-#: Asterisk sends for a channel after its Hangup (e.g. NewAccountCode).
+#: How many hung-up channels (Uniqueids and names) at least to remember, to
+#: recognise events that Asterisk sends for a channel after its Hangup (e.g.
+#: NewAccountCode); up to twice as many are kept between two trims.
 RECENTLY_GONE = 4096
 
 
@@ -27,7 +27,7 @@ class ChannelRegistry:
     def __init__(self) -> None:
         self._by_id: dict[str, Channel] = {}
         self._by_name: dict[str, Channel] = {}
-        self._gone: OrderedDict[str, None] = OrderedDict()
+        self._gone: dict[str, None] = {}
         #: The channel with this Uniqueid, or None: the fast path of lookups,
         #: the dict's own ``get`` (no Python frame per lookup).
         self.get: Callable[[str], Channel | None] = self._by_id.get
@@ -94,8 +94,9 @@ class ChannelRegistry:
         gone = self._gone
         gone[channel.uniqueid] = None
         gone[channel.name] = None
-        while len(gone) > RECENTLY_GONE:
-            gone.popitem(last=False)  # O(1); deleting a dict's first key is not
+        if len(gone) > 2 * RECENTLY_GONE:
+            # keep the newest; amortised O(1) per channel, with plain dict stores
+            self._gone = dict.fromkeys(list(gone)[-RECENTLY_GONE:])
 
     def clear(self) -> None:
         """Forget every channel."""
