@@ -77,7 +77,8 @@ class ChannelManager:
         self._dialect = dialect or "ami1"
         self._detected = self._forced
         self._rules: Rules = _DIALECTS[self._dialect](self._tracker)
-        self._steps: dict[str, tuple[Any, Any]] = {}
+        #: event name -> (parser, handler, (header, value) that means "ignore")
+        self._steps: dict[str, tuple[Any, Any, tuple[str, str] | None]] = {}
         self._held: dict[str, Any] = {}
         self._bind_rules()
         # BaseReporter's no-op trace_ami/on_event are not called: two calls
@@ -124,7 +125,8 @@ class ChannelManager:
 
         This runs for every event of a busy server, so it does as little as
         it can: one table lookup tells whether the current dialect has a
-        rule for the event; only then is the event parsed into its record.
+        rule for the event (and whether the event is one the dialect
+        ignores, ``Rules.IGNORE_WHEN``); only then is it parsed into its record.
         """
         if self._calls_trace_ami or "trace_ami" in self._reporter_attrs:
             try:
@@ -139,7 +141,7 @@ class ChannelManager:
             if not self._detected and name in _PARSERS:
                 self._detect(name, event)
             step = self._steps.get(name)
-            if step is not None:
+            if step is not None and (step[2] is None or event.get(step[2][0]) != step[2][1]):
                 record = step[0](event)
                 tracker.timestamp = record.timestamp
                 if self._held:
@@ -164,7 +166,9 @@ class ChannelManager:
     def _bind_rules(self) -> None:
         """Index the current dialect's handlers by event name, with their parsers."""
         rules = self._rules
-        self._steps = {record_type.EVENT: (_PARSERS[record_type.EVENT], handler)
+        ignore = rules.IGNORE_WHEN
+        self._steps = {record_type.EVENT: (_PARSERS[record_type.EVENT], handler,
+                                           ignore.get(record_type.EVENT))
                        for record_type, handler in rules.handlers.items()}
         self._held = rules.held
 

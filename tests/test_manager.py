@@ -548,3 +548,22 @@ def test_custom_data_survives_an_ami1_masquerade():
     original = next(c for c in manager.channels if c.uniqueid == "u1")
     assert original.custom == {"crm_ticket": 42}
     assert original.custom is clone.custom
+
+
+def test_ami1_dial_end_is_skipped_before_parsing_but_dial_begin_is_not(monkeypatch):
+    parsed: list[str] = []
+    real = manager_module._PARSERS["Dial"]
+
+    def spying_parse(raw: Any) -> Any:
+        parsed.append(raw["SubEvent"])
+        return real(raw)
+
+    monkeypatch.setitem(manager_module._PARSERS, "Dial", spying_parse)
+    # An End without UniqueID would be malformed if it were parsed; a Begin is.
+    events = [ev("Dial", SubEvent="End", Channel="SIP/201-1", DialStatus="ANSWER"),
+              ev("Dial", SubEvent="Begin", Channel="SIP/201-1")]
+    manager, rec = run(events, strict=True)
+    assert manager.dialect == "ami1"
+    assert parsed == ["Begin"]
+    traces = rec.traces()
+    assert len(traces) == 1 and "UniqueID" in traces[0]

@@ -48,6 +48,9 @@ class Ami1Rules(Rules):
 
     NAME = "ami1"
     name_first = True
+    #: a Dial End changes nothing here (the Hangup that follows does), and
+    #: it is half of all Dial events
+    IGNORE_WHEN = {"Dial": ("SubEvent", "End")}
 
     def __init__(self, tracker: Any) -> None:
         super().__init__(tracker)

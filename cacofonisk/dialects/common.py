@@ -101,6 +101,9 @@ class Rules:
 
     NAME: ClassVar[str] = ""
     name_first: ClassVar[bool] = False
+    #: Events that mean nothing to this dialect when a header has a value:
+    #: event name -> (header, value). The manager skips them before parsing.
+    IGNORE_WHEN: ClassVar[dict[str, tuple[str, str]]] = {}
 
     def __init__(self, tracker: Tracker) -> None:
         self.tracker = tracker
@@ -178,7 +181,7 @@ class Rules:
         registry = self.tracker.channels
         if not record.uniqueid:
             raise MalformedEvent(record.raw, "Uniqueid", "empty")
-        if record.uniqueid in registry:
+        if self._channel_by_id(record.uniqueid) is not None:
             self.tracker.trace(f"duplicate Newchannel for {record.uniqueid}: ignored")
             return None
         channel = Channel(
@@ -193,7 +196,7 @@ class Rules:
     def on_new_callerid(self, record: ami.NewCallerid) -> None:
         channel = self.channel(record)
         cid = channel.caller_id
-        if record.caller_id_num == str(cid.code) and cid.number:
+        if cid.number and record.caller_id_num == str(cid.code):
             # A pickup sets CallerIDNum to the account code; showing that
             # would leak it, so keep the number we had (if we had one: a
             # phone whose account code is its own number keeps it).
