@@ -18,6 +18,8 @@ def dialing_channel(channel: Channel) -> Channel:
     Follows back_dial, hopping over Local pairs, to the root; a channel
     that nobody dials is its own dialing channel.
     """
+    if channel.back_dial is None:
+        return channel  # the common case: nobody dials it
     seen = {id(channel)}
     current = channel
     while current.back_dial is not None:

@@ -335,6 +335,8 @@ class Ami1Rules(Rules):
             self.tracker.up(a_chan.uniqueid, a_chan.caller_id, a_chan.exten, channel.caller_id)
 
     def _report_hangup(self, channel: Channel, record: ami.Hangup) -> None:
+        if channel.marks.hangup_reported and channel.marks.pending_blind_transfer is None:
+            return  # its call already ended with a transfer
         a_chan = dialing_channel(channel)
         details = {"cause": record.cause, "cause_txt": record.cause_txt,
                    "tech_cause": record.tech_cause, "hangup_by": channel.hangup_requested_by,
