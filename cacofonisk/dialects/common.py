@@ -78,8 +78,10 @@ def caller_of(channel: Channel) -> Channel | None:
     """The caller's channel of the call ``channel`` is in (itself if it is the caller)."""
     if channel.side == "A":
         return channel
-    candidates = [dialing_channel(channel), *channel.linked, *bridge_peers(channel)]
-    for chan in candidates:
+    dialing = dialing_channel(channel)
+    if dialing.side == "A" and not dialing.is_local:
+        return dialing  # the usual answer: walk the bridges only when it is not
+    for chan in (*channel.linked, *bridge_peers(channel)):
         if chan.side == "A" and not chan.is_local:
             return chan
     return None
