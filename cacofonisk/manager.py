@@ -131,7 +131,7 @@ class ChannelManager:
         if self._calls_trace_ami or "trace_ami" in self._reporter_attrs:
             try:
                 self._reporter.trace_ami(event)
-            except Exception:
+            except Exception:  # noqa: BLE001 - a reporter bug must not stop the manager
                 self._hook_raised("trace_ami")
         tracker = self._tracker
         try:
@@ -257,7 +257,7 @@ class ChannelManager:
     def _call(self, method: Any, *args: Any) -> None:
         try:
             method(*args)
-        except Exception:
+        except Exception:  # noqa: BLE001 - logged by _hook_raised; a reporter bug must not stop us
             self._hook_raised(getattr(method, "__name__", repr(method)))
 
     def _hook_raised(self, hook: str) -> None:

@@ -20,7 +20,7 @@ recordings exactly (tests/test_conformance.py), without its crashes.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from .. import events as ami
 from ..constants import AST_STATE_DOWN, AST_STATE_RING, AST_STATE_RINGING, AST_STATE_UP
@@ -50,7 +50,7 @@ class Ami1Rules(Rules):
     name_first = True
     #: a Dial End changes nothing here (the Hangup that follows does), and
     #: it is half of all Dial events
-    IGNORE_WHEN = {"Dial": ("SubEvent", "End")}
+    IGNORE_WHEN: ClassVar[dict[str, tuple[str, str]]] = {"Dial": ("SubEvent", "End")}
 
     def __init__(self, tracker: Any) -> None:
         super().__init__(tracker)
