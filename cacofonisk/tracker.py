@@ -62,7 +62,15 @@ class Tracker:
     # -- channels ---------------------------------------------------------
 
     def step(self, channel: Channel, trigger: str) -> bool:
-        """Move a channel's machine; False (and a trace) if not allowed."""
+        """Move a channel's machine; False (and a trace) if not allowed.
+
+        The common case (an allowed rule without callbacks) is inlined, as
+        in ``step_if_allowed``.
+        """
+        entry = _CHANNEL_TABLE.get((channel.state, trigger))
+        if entry is not None and not entry[1] and not engine.USE_TRANSITIONS:
+            channel.state = entry[0]  # type: ignore[assignment]
+            return True
         try:
             fire(CHANNEL_MACHINE, channel, trigger)
         except InvalidTransition as err:
@@ -106,8 +114,9 @@ class Tracker:
 
     def _report(self, call_id: str, cls: type[calls.CallEvent], **fields: Any) -> bool:
         call = self.calls.get_or_create(call_id)
-        record = cls(call_id=call_id, server=self.server,
-                     event_id=f"{call_id}#{self.sequence}", timestamp=self.timestamp, **fields)
+        record = calls.BUILD[cls](call_id=call_id, server=self.server,
+                                  event_id=f"{call_id}#{self.sequence}",
+                                  timestamp=self.timestamp, **fields)
         try:
             fire(CALL_MACHINE, call, cls.TRIGGER, record=record, outbox=self.outbox)
         except InvalidTransition as err:

@@ -231,3 +231,55 @@ def test_nothing_is_reported_for_an_ended_call(report):
     }[report]()
     assert done is False
     assert len(tracker.outbox) == n
+
+
+# -- the call-event records' fast constructor ------------------------------------
+
+from typing import Any  # noqa: E402
+
+import attrs  # noqa: E402
+from hypothesis import given, strategies as st  # noqa: E402
+
+from cacofonisk.callerid import CallerId as _Cid  # noqa: E402
+
+_CIDS = st.builds(_Cid, st.integers(0, 99), st.text(max_size=3),
+                  st.one_of(st.none(), st.text(max_size=3)), st.one_of(st.none(), st.booleans()))
+
+
+def _value_for(field: attrs.Attribute) -> st.SearchStrategy[Any]:
+    if field.name in ("caller", "callee", "redirector", "destination"):
+        return _CIDS
+    if field.name == "targets":
+        return st.lists(_CIDS, max_size=3)
+    if field.name in ("timestamp",):
+        return st.one_of(st.none(), st.floats(0, 2e9))
+    if field.name in ("cause", "tech_cause"):
+        return st.one_of(st.none(), st.integers(0, 127))
+    if field.name == "event":
+        return st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2)
+    return st.text(max_size=4)
+
+
+@st.composite
+def _call_event_kwargs(draw: Any) -> tuple[type, dict[str, Any]]:
+    record_type = draw(st.sampled_from(sorted(calls.BUILD, key=lambda t: t.__name__)))
+    kwargs = {}
+    for field in attrs.fields(record_type):
+        if field.default is attrs.NOTHING or draw(st.booleans()):
+            kwargs[field.name] = draw(_value_for(field))
+    return record_type, kwargs
+
+
+@given(_call_event_kwargs())
+def test_fast_call_event_constructor_builds_what_the_attrs_init_builds(case: Any) -> None:
+    record_type, kwargs = case
+    fast, slow = calls.BUILD[record_type](**kwargs), record_type(**kwargs)
+    assert type(fast) is record_type
+    assert attrs.asdict(fast, recurse=False) == attrs.asdict(slow, recurse=False)
+    assert fast == slow and repr(fast) == repr(slow)
+
+
+def test_every_call_event_type_has_a_fast_constructor() -> None:
+    concrete = {calls.BDial, calls.BDialEnd, calls.Up, calls.WarmTransfer, calls.ColdTransfer,
+                calls.Hangup, calls.QueueCallerAbandon, calls.UserEventCall}
+    assert concrete <= set(calls.BUILD)

@@ -196,7 +196,8 @@ class Rules:
         return channel
 
     def on_new_callerid(self, record: ami.NewCallerid) -> None:
-        channel = self.channel(record)
+        channel = ((self._channel_by_name(record.channel) if self.name_first else None)
+                   or self.channel(record))
         cid = channel.caller_id
         if cid.number and record.caller_id_num == str(cid.code):
             # A pickup sets CallerIDNum to the account code; showing that
@@ -217,7 +218,8 @@ class Rules:
                 channel.caller_id = make_caller_id(code, cid.name, cid.number, cid.is_public)
 
     def on_rename(self, record: ami.Rename) -> None:
-        channel = self.channel(record)
+        channel = ((self._channel_by_name(record.channel) if self.name_first else None)
+                   or self.channel(record))
         self.tracker.channels.rename(channel, record.new_name)
 
     def on_user_event(self, record: ami.UserEvent) -> None:
