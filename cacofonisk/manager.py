@@ -135,7 +135,10 @@ class ChannelManager:
                 self._hook_raised("trace_ami")
         tracker = self._tracker
         try:
-            name = event.get("Event")
+            try:
+                name = event["Event"]
+            except KeyError:
+                name = None
             if name.__class__ is not str:
                 name = ami.event_name(event)
             if not self._detected and name in _PARSERS:

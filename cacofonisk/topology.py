@@ -18,10 +18,17 @@ def dialing_channel(channel: Channel) -> Channel:
     Follows back_dial, hopping over Local pairs, to the root; a channel
     that nobody dials is its own dialing channel.
     """
-    if channel.back_dial is None:
+    a_chan = channel.back_dial
+    if a_chan is None:
         return channel  # the common case: nobody dials it
-    seen = {id(channel)}
-    current = channel
+    if a_chan.back_local_bridge is not None:
+        a_chan = a_chan.back_local_bridge
+    if a_chan is channel:
+        return channel
+    if a_chan.back_dial is None:
+        return a_chan  # the next most common: dialed straight by its caller
+    seen = {id(channel), id(a_chan)}
+    current = a_chan
     while current.back_dial is not None:
         a_chan = current.back_dial
         if a_chan.back_local_bridge is not None:

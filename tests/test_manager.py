@@ -567,3 +567,11 @@ def test_ami1_dial_end_is_skipped_before_parsing_but_dial_begin_is_not(monkeypat
     assert parsed == ["Begin"]
     traces = rec.traces()
     assert len(traces) == 1 and "UniqueID" in traces[0]
+
+
+@pytest.mark.parametrize("code, expected", [("15001", 15001), (" 42 ", 42), ("²", 0), ("x1", 0)])
+def test_account_code_that_is_not_a_plain_number_is_code_0_not_a_bug(code, expected):
+    manager, rec = run([chan("Newchannel", A, ChannelState="0", CallerIDNum="201",
+                             AccountCode=code, Exten="202")], strict=True)
+    assert [c.caller_id.code for c in manager.channels] == [expected]
+    assert not [t for t in rec.traces() if "internal error" in t]

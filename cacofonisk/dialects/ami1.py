@@ -102,8 +102,9 @@ class Ami1Rules(Rules):
         two.back_local_bridge = one
 
     def on_bridge(self, record: ami.Bridge) -> None:
-        one = self.tracker.channels.by_name(record.channel1, "Bridge")
-        two = self.tracker.channels.by_name(record.channel2, "Bridge")
+        by_name = self._channel_by_name
+        one = by_name(record.channel1) or self.tracker.channels.by_name(record.channel1, "Bridge")
+        two = by_name(record.channel2) or self.tracker.channels.by_name(record.channel2, "Bridge")
         if record.bridge_state == "Link":
             if two not in one.linked:
                 one.linked = (*one.linked, two)

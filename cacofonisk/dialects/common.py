@@ -30,8 +30,10 @@ Handler = Callable[[Any], object]
 
 def account_code(value: str) -> int:
     """AccountCode as the int CallerId.code holds (0 when not numeric)."""
+    if value.isdecimal():  # not isdigit: int() refuses superscripts such as '²'
+        return int(value)
     value = value.strip()
-    return int(value) if value.isdigit() else 0
+    return int(value) if value.isdecimal() else 0
 
 
 def set_caller_id(channel: Channel, name: str, number: str | None,

@@ -1,0 +1,52 @@
+"""topology.py: walking dial and Local-pair links, on arbitrary (even cyclic) link graphs."""
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, strategies as st
+
+from cacofonisk.fsm.channel import Channel
+from cacofonisk.topology import dialing_channel
+
+
+def reference_dialing_channel(channel: Channel) -> Channel:
+    """The definition: follow back_dial (hopping Local pairs) until it ends or repeats."""
+    seen = {id(channel)}
+    current = channel
+    while current.back_dial is not None:
+        a_chan = current.back_dial
+        if a_chan.back_local_bridge is not None:
+            a_chan = a_chan.back_local_bridge
+        if id(a_chan) in seen:
+            break
+        seen.add(id(a_chan))
+        current = a_chan
+    return current
+
+
+@st.composite
+def link_graphs(draw: Any) -> list[Channel]:
+    size = draw(st.integers(1, 6))
+    channels = [Channel(f"1.{i}", f"SIP/{i}-1") for i in range(size)]
+    pick = st.one_of(st.none(), st.integers(0, size - 1))
+    for channel in channels:
+        dialer, half = draw(pick), draw(pick)
+        channel.back_dial = None if dialer is None else channels[dialer]
+        channel.back_local_bridge = None if half is None else channels[half]
+    return channels
+
+
+@given(link_graphs())
+def test_dialing_channel_agrees_with_the_plain_walk_on_any_link_graph(channels: list[Channel]) -> None:
+    for channel in channels:
+        assert dialing_channel(channel) is reference_dialing_channel(channel)
+
+
+def test_dialing_channel_hops_over_a_local_pair_to_the_caller() -> None:
+    caller, local_one, local_two, phone = (Channel(f"1.{i}", name) for i, name in enumerate(
+        ("SIP/201-1", "Local/202@x-1;1", "Local/202@x-1;2", "SIP/202-2")))
+    local_one.back_dial = caller
+    local_two.back_local_bridge = local_one
+    phone.back_dial = local_two
+    assert dialing_channel(phone) is caller
+    assert dialing_channel(caller) is caller
