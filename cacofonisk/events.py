@@ -430,10 +430,11 @@ class LocalBridge(AmiEvent):
     """
 
     EVENT = "LocalBridge"
-    one_uniqueid: str = ami("LocalOneUniqueid", "Uniqueid1")
-    two_uniqueid: str = ami("LocalTwoUniqueid", "Uniqueid2")
-    one_channel: str = ami("LocalOneChannel", "Channel1", default="")
-    two_channel: str = ami("LocalTwoChannel", "Channel2", default="")
+    # The two dialects name these differently: read each name in turn.
+    one_uniqueid: str = ami("LocalOneUniqueid", "Uniqueid1", often_absent=True)
+    two_uniqueid: str = ami("LocalTwoUniqueid", "Uniqueid2", often_absent=True)
+    one_channel: str = ami("LocalOneChannel", "Channel1", default="", often_absent=True)
+    two_channel: str = ami("LocalTwoChannel", "Channel2", default="", often_absent=True)
     optimization: bool = ami("LocalOptimization", conv=_yes, default=False)
 
 
@@ -524,8 +525,8 @@ class AgentCalled(AmiEvent):
     EVENT = "AgentCalled"
     channel: str = ami("ChannelCalling", "Channel", default="")
     dest_channel: str = ami("DestinationChannel", "DestChannel", default="")
-    uniqueid: str = ami("Uniqueid", default="")
-    dest_uniqueid: str = ami("DestUniqueid", default="")
+    uniqueid: str = ami("Uniqueid", default="", often_absent=True)  # 2+ only
+    dest_uniqueid: str = ami("DestUniqueid", default="", often_absent=True)  # 2+ only
     queue: str = ami("Queue", default="")
 
 

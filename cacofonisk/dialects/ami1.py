@@ -27,7 +27,7 @@ from ..constants import AST_STATE_DOWN, AST_STATE_RING, AST_STATE_RINGING, AST_S
 from ..errors import MalformedEvent
 from ..fsm.channel import Channel
 from ..topology import cut_local_links, dialed_channels, dialing_channel
-from .common import UNKNOWN_CAUSES_AMI1, Rules, hangup_reason
+from .common import UNKNOWN_CAUSES_AMI1, Rules, hangup_details, hangup_reason
 
 _A_DIAL_STATES = (3, AST_STATE_RING, AST_STATE_UP)  # Dialing, Ring, Up
 
@@ -336,30 +336,28 @@ class Ami1Rules(Rules):
             self.tracker.up(a_chan.uniqueid, a_chan.caller_id, a_chan.exten, channel.caller_id)
 
     def _report_hangup(self, channel: Channel, record: ami.Hangup) -> None:
-        if channel.marks.hangup_reported and channel.marks.pending_blind_transfer is None:
-            return  # its call already ended with a transfer
-        a_chan = dialing_channel(channel)
-        details = {"cause": record.cause, "cause_txt": record.cause_txt,
-                   "tech_cause": record.tech_cause, "hangup_by": channel.hangup_requested_by,
-                   "dial_status": channel.dial_status}
-        if channel.marks.pending_blind_transfer is not None:
+        marks = channel.marks
+        redirector = marks.pending_blind_transfer
+        if redirector is not None:
             # The blind transfer's target never rang (unreachable).
-            redirector = channel.marks.pending_blind_transfer
-            channel.marks.pending_blind_transfer = None
+            marks.pending_blind_transfer = None
             if redirector.side == "A":
                 a_side, b_side = redirector, channel
             else:
                 a_side, b_side = channel, redirector
             self.tracker.hangup(a_side.uniqueid, a_side.caller_id, b_side.caller_id.number,
-                                "completed", **details)
-        elif channel.marks.hangup_reported:
+                                "completed", **hangup_details(channel, record))
+        elif marks.hangup_reported:
             pass  # its call already ended with a transfer
-        elif _is_connectab(a_chan):
-            self._connectab_hangup(channel, a_chan, record, details)
-        elif channel.side == "A":
-            reason = hangup_reason(record.cause, channel.is_up, unknown_causes=UNKNOWN_CAUSES_AMI1)
-            self.tracker.hangup(channel.uniqueid, channel.caller_id, channel.exten, reason,
-                                **details)
+        else:
+            a_chan = dialing_channel(channel)
+            if _is_connectab(a_chan):
+                self._connectab_hangup(channel, a_chan, record, hangup_details(channel, record))
+            elif channel.side == "A":
+                reason = hangup_reason(record.cause, channel.is_up,
+                                       unknown_causes=UNKNOWN_CAUSES_AMI1)
+                self.tracker.hangup(channel.uniqueid, channel.caller_id, channel.exten, reason,
+                                    **hangup_details(channel, record))
 
     def _connectab_hangup(self, channel: Channel, a_chan: Channel, record: ami.Hangup,
                           details: dict[str, Any]) -> None:

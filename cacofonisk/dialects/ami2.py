@@ -31,7 +31,7 @@ from .. import events as ami
 from ..constants import AST_STATE_DOWN, AST_STATE_RING, AST_STATE_RINGING, AST_STATE_UP
 from ..fsm.channel import Channel
 from ..topology import bridge_peers, creation_order, dialed_channels, dialing_channel
-from .common import UNKNOWN_CAUSES_AMI2, Rules, hangup_reason, set_caller_id
+from .common import UNKNOWN_CAUSES_AMI2, Rules, hangup_details, hangup_reason, set_caller_id
 from .transfers2 import TransferRules
 
 
@@ -380,10 +380,9 @@ class Ami2Rules(TransferRules, Rules):
         self.tracker.forget(channel)
 
     def _report_hangup(self, channel: Channel, record: ami.Hangup) -> None:
-        details = {"cause": record.cause, "cause_txt": record.cause_txt,
-                   "tech_cause": record.tech_cause,
-                   "hangup_by": channel.hangup_requested_by,
-                   "dial_status": channel.dial_status}
+        if channel.side != "A" and channel.marks.pending_blind_transfer is None:
+            return  # only a caller's hangup (or an unreached blind transfer) is reported
+        details = hangup_details(channel, record)
         if channel.marks.pending_blind_transfer is not None:
             redirector = channel.marks.pending_blind_transfer
             channel.marks.pending_blind_transfer = None

@@ -36,6 +36,13 @@ def account_code(value: str) -> int:
     return int(value) if value.isdecimal() else 0
 
 
+def hangup_details(channel: Channel, record: ami.Hangup) -> dict[str, Any]:
+    """The on_hangup record's extra fields: cause, SIP cause, who hung up, last DialStatus."""
+    return {"cause": record.cause, "cause_txt": record.cause_txt,
+            "tech_cause": record.tech_cause, "hangup_by": channel.hangup_requested_by,
+            "dial_status": channel.dial_status}
+
+
 def set_caller_id(channel: Channel, name: str, number: str | None,
                   is_public: bool | None) -> None:
     """Give a channel a new caller ID (same code), unless nothing changed.
@@ -208,8 +215,10 @@ class Rules:
             number = cid.number
         else:
             number = record.caller_id_num
-        set_caller_id(channel, record.caller_id_name, number,
-                      "Allowed" in record.cid_calling_pres)
+        # set_caller_id, inlined: one NewCallerid in eight 1.x events
+        name, is_public = record.caller_id_name, "Allowed" in record.cid_calling_pres
+        if cid.name != name or cid.number != number or cid.is_public != is_public:
+            channel.caller_id = make_caller_id(cid.code, name, number, is_public)
 
     def on_new_account_code(self, record: ami.NewAccountCode) -> None:
         channel = self.channel(record)
