@@ -124,6 +124,17 @@ def bridge_peers(channel: Channel) -> set[Channel]:
     Walks the channel's bridge and, through Local pairs, the bridges they
     lead to.
     """
+    bridge = channel.bridge
+    if bridge is not None and not channel.is_local:
+        members = bridge.peers
+        for member in members:
+            if not member.is_relevant:
+                break
+        else:  # the usual two phones: no Local pair to follow
+            found = set(members)
+            if channel.is_relevant:
+                found.add(channel)
+            return found
     peers: set[Channel] = set()
     seen_bridges: set[int] = set()
 

@@ -5,8 +5,9 @@ from typing import Any
 
 from hypothesis import given, strategies as st
 
+from cacofonisk.bridges import Bridge
 from cacofonisk.fsm.channel import Channel
-from cacofonisk.topology import dialing_channel
+from cacofonisk.topology import bridge_peers, dialing_channel
 
 
 def reference_dialing_channel(channel: Channel) -> Channel:
@@ -50,3 +51,59 @@ def test_dialing_channel_hops_over_a_local_pair_to_the_caller() -> None:
     phone.back_dial = local_two
     assert dialing_channel(phone) is caller
     assert dialing_channel(caller) is caller
+
+
+def reference_bridge_peers(channel: Channel) -> set[Channel]:
+    """The definition: walk the bridges, through Local pairs, collecting real parties."""
+    peers: set[Channel] = set()
+    seen: set[int] = set()
+
+    def walk(chan: Channel) -> None:
+        bridge = chan.bridge
+        if bridge is None or id(bridge) in seen:
+            return
+        seen.add(id(bridge))
+        for peer in bridge.peers:
+            if peer.is_relevant:
+                peers.add(peer)
+            elif peer.is_local:
+                other = peer.fwd_local_bridge or peer.back_local_bridge
+                if other is not None:
+                    walk(other)
+
+    walk(channel)
+    if channel.is_local:
+        other = channel.fwd_local_bridge or channel.back_local_bridge
+        if other is not None:
+            walk(other)
+    elif channel.bridge is not None and channel.is_relevant:
+        peers.add(channel)
+    return peers
+
+
+_NAMES = ["SIP/201-1", "PJSIP/202-2", "Local/300@x-1;1", "Local/300@x-1;2", "Snoop/1-3",
+          "SIP/203-4<ZOMBIE>"]
+
+
+@st.composite
+def bridged_channels(draw: Any) -> list[Channel]:
+    size = draw(st.integers(1, 7))
+    channels = [Channel(f"1.{i}", draw(st.sampled_from(_NAMES)).replace("-", f"-{i}", 1))
+                for i in range(size)]
+    bridges = [Bridge(f"b{i}") for i in range(draw(st.integers(0, 3)))]
+    for channel in channels:
+        if bridges and draw(st.booleans()):
+            bridge = draw(st.sampled_from(bridges))
+            channel.bridge = bridge
+            bridge.add(channel)
+        half = draw(st.one_of(st.none(), st.integers(0, size - 1)))
+        if half is not None:
+            channel.fwd_local_bridge = channels[half]
+            channels[half].back_local_bridge = channel
+    return channels
+
+
+@given(bridged_channels())
+def test_bridge_peers_agrees_with_the_plain_walk_on_any_bridge_layout(channels: list[Channel]) -> None:
+    for channel in channels:
+        assert bridge_peers(channel) == reference_bridge_peers(channel)

@@ -163,11 +163,12 @@ class Ami2Rules(TransferRules, Rules):
 
     def on_dial_begin(self, record: ami.DialBegin) -> None:
         registry = self.tracker.channels
-        destination = registry.by_id(record.dest_uniqueid, "DialBegin")
+        destination = (self._channel_by_id(record.dest_uniqueid)
+                       or registry.by_id(record.dest_uniqueid, "DialBegin"))
         if not record.uniqueid:
             destination.is_originated = True
             return
-        channel = registry.by_id(record.uniqueid, "DialBegin")
+        channel = self._channel_by_id(record.uniqueid) or registry.by_id(record.uniqueid, "DialBegin")
         channel.side = "A"
         if channel.exten in ("", "s") and record.exten not in ("", "s"):
             # An originated channel starts at 's'; by the time it dials, the
@@ -261,8 +262,9 @@ class Ami2Rules(TransferRules, Rules):
         registry = self.tracker.channels
         if not record.uniqueid:
             return  # an Originate's dial: nothing to pull apart
-        channel = registry.by_id(record.uniqueid, "DialEnd")
-        destination = registry.by_id(record.dest_uniqueid, "DialEnd")
+        channel = self._channel_by_id(record.uniqueid) or registry.by_id(record.uniqueid, "DialEnd")
+        destination = (self._channel_by_id(record.dest_uniqueid)
+                       or registry.by_id(record.dest_uniqueid, "DialEnd"))
         if destination.back_dial is not channel:
             # Asterisk repeats the CANCEL of the other queue members; the dial
             # is already closed, so there is nothing left to end.

@@ -205,8 +205,8 @@ class Rules:
         return channel
 
     def on_new_callerid(self, record: ami.NewCallerid) -> None:
-        channel = ((self._channel_by_name(record.channel) if self.name_first else None)
-                   or self.channel(record))
+        channel = ((self._channel_by_name(record.channel) if self.name_first
+                    else self._channel_by_id(record.uniqueid)) or self.channel(record))
         cid = channel.caller_id
         if cid.number and record.caller_id_num == str(cid.code):
             # A pickup sets CallerIDNum to the account code; showing that
@@ -221,7 +221,8 @@ class Rules:
             channel.caller_id = make_caller_id(cid.code, name, number, is_public)
 
     def on_new_account_code(self, record: ami.NewAccountCode) -> None:
-        channel = self.channel(record)
+        channel = ((self._channel_by_name(record.channel) if self.name_first
+                    else self._channel_by_id(record.uniqueid)) or self.channel(record))
         cid = channel.caller_id
         if not cid.code:
             code = account_code(record.account_code)
@@ -229,8 +230,8 @@ class Rules:
                 channel.caller_id = make_caller_id(code, cid.name, cid.number, cid.is_public)
 
     def on_rename(self, record: ami.Rename) -> None:
-        channel = ((self._channel_by_name(record.channel) if self.name_first else None)
-                   or self.channel(record))
+        channel = ((self._channel_by_name(record.channel) if self.name_first
+                    else self._channel_by_id(record.uniqueid)) or self.channel(record))
         self.tracker.channels.rename(channel, record.new_name)
 
     def on_user_event(self, record: ami.UserEvent) -> None:
