@@ -140,48 +140,38 @@ def _coerce(conv: Callable[[str], Any], value: Any, raw: Mapping[str, Any], key:
         raise MalformedEvent(raw, key, f"not valid ({value!r})") from err
 
 
-def _compile_careful(cls: type[_T]) -> Callable[[type[_T], Mapping[str, Any]], _T]:
-    """Generate the careful parser of a record class from its ``ami(...)`` fields.
-
-    Each field costs a lookup (with fallback header names), one class check
-    and a slot store: a required header is read with a subscript, an
-    optional one with ``get``; a string field takes a ``str`` value as is, a
-    converted field (int, bool ...) calls its converter. Anything else
-    (missing, a list, a conversion error) goes through ``_coerce``.
-    """
+def _parser_env(cls: type, **extra: Any) -> dict[str, Any]:
+    """The names a generated parser of ``cls`` uses, for both parsers."""
     env: dict[str, Any] = {"_coerce": _coerce, "_new": object.__new__, "_float": float,
-                           "set_raw": _slot_setter(cls, "raw"),
-                           "set_timestamp": _slot_setter(cls, "timestamp")}
-    body = ["def from_ami(cls, raw):", "    get = raw.get", "    self = _new(cls)",
-            "    set_raw(self, raw)"]
+                           "_lines": _lines, "set_raw": _slot_setter(cls, "raw"),
+                           "set_timestamp": _slot_setter(cls, "timestamp"), **extra}
     for field in attrs.fields(cls):
-        if field.name in ("raw", "timestamp"):
-            continue
-        md = field.metadata
-        keys, conv, required = md["ami"], md["conv"], md["required"]
-        name = field.name
-        env[f"conv_{name}"] = conv
-        env[f"default_{name}"] = None if required else field.default
-        env[f"set_{name}"] = _slot_setter(cls, name)
-        if required:
-            body.append(f"    try: v = raw[{keys[0]!r}]")
-            body.append("    except KeyError: v = None")
-        else:
-            body.append(f"    v = get({keys[0]!r})")
-        for key in keys[1:]:
-            body.append(f"    if v is None: v = get({key!r})")
-        slow = f"_coerce(conv_{name}, v, raw, {keys[0]!r}, {required}, default_{name})"
-        if conv is str:
-            body.append(f"    if v.__class__ is not str: v = {slow}")
-        elif conv is _lines:
-            body.append(f"    v = default_{name} if v is None else _lines(v)")
-        else:
-            body.append("    if v.__class__ is str:")
-            body.append(f"        try: v = conv_{name}(v)")
-            body.append(f"        except (TypeError, ValueError): v = {slow}")
-            body.append(f"    else: v = {slow}")
-        body.append(f"    set_{name}(self, v)")
-    body += ["    stamp = get('Timestamp')",
+        if "ami" in field.metadata:
+            name = field.name
+            env[f"conv_{name}"] = field.metadata["conv"]
+            env[f"default_{name}"] = None if field.metadata["required"] else field.default
+            env[f"set_{name}"] = _slot_setter(cls, name)
+    return env
+
+
+def _value_code(field: Any, var: str) -> list[str]:
+    """Lines that turn the raw header value in ``var`` into the field's value."""
+    md, name = field.metadata, field.name
+    conv = md["conv"]
+    slow = f"_coerce(conv_{name}, {var}, raw, {md['ami'][0]!r}, {md['required']}, default_{name})"
+    if conv is str:
+        return [f"    if {var}.__class__ is not str: {var} = {slow}"]
+    if conv is _lines:
+        return [f"    {var} = default_{name} if {var} is None else _lines({var})"]
+    return [f"    if {var}.__class__ is str:",
+            f"        try: {var} = conv_{name}({var})",
+            f"        except (TypeError, ValueError): {var} = {slow}",
+            f"    else: {var} = {slow}"]
+
+
+def _finish(body: list[str], env: dict[str, Any]) -> Callable[..., Any]:
+    """Add the Timestamp and the return to a parser's lines; compile it."""
+    body += ["    stamp = raw.get('Timestamp')",
              "    if stamp is not None:",
              "        try: stamp = _float(stamp[0] if stamp.__class__ is list else stamp)",
              "        except (TypeError, ValueError, IndexError): stamp = None",
@@ -191,16 +181,34 @@ def _compile_careful(cls: type[_T]) -> Callable[[type[_T], Mapping[str, Any]], _
     return env["from_ami"]  # type: ignore[no-any-return]
 
 
-def _value_code(name: str, conv: Callable[[str], Any], var: str, slow: str) -> list[str]:
-    """Lines that turn the raw header value in ``var`` into the field's value."""
-    if conv is str:
-        return [f"    if {var}.__class__ is not str: {var} = {slow}"]
-    if conv is _lines:
-        return [f"    {var} = default_{name} if {var} is None else _lines({var})"]
-    return [f"    if {var}.__class__ is str:",
-            f"        try: {var} = conv_{name}({var})",
-            f"        except (TypeError, ValueError): {var} = {slow}",
-            f"    else: {var} = {slow}"]
+def _fields(cls: type) -> list[Any]:
+    """The ``ami(...)`` fields of a record class, in order."""
+    return [field for field in attrs.fields(cls) if "ami" in field.metadata]
+
+
+def _compile_careful(cls: type[_T]) -> Callable[[type[_T], Mapping[str, Any]], _T]:
+    """Generate the careful parser of a record class from its ``ami(...)`` fields.
+
+    Each field costs a lookup (with fallback header names), one class check
+    and a slot store: a required header is read with a subscript, an
+    optional one with ``get``; a string field takes a ``str`` value as is, a
+    converted field (int, bool ...) calls its converter. Anything else
+    (missing, a list, a conversion error) goes through ``_coerce``.
+    """
+    body = ["def from_ami(cls, raw):", "    get = raw.get", "    self = _new(cls)",
+            "    set_raw(self, raw)"]
+    for field in _fields(cls):
+        keys = field.metadata["ami"]
+        if field.metadata["required"]:
+            body.append(f"    try: v = raw[{keys[0]!r}]")
+            body.append("    except KeyError: v = None")
+        else:
+            body.append(f"    v = get({keys[0]!r})")
+        for key in keys[1:]:
+            body.append(f"    if v is None: v = get({key!r})")
+        body += _value_code(field, "v")
+        body.append(f"    set_{field.name}(self, v)")
+    return _finish(body, _parser_env(cls))
 
 
 def _compile(cls: type[_T]) -> Callable[[type[_T], Mapping[str, Any]], _T]:
@@ -213,31 +221,22 @@ def _compile(cls: type[_T]) -> Callable[[type[_T], Mapping[str, Any]], _T]:
     missing header. Every event a busy server sends goes through here.
     """
     careful = _compile_careful(cls)
-    fields = [field for field in attrs.fields(cls) if field.name not in ("raw", "timestamp")]
+    fields = _fields(cls)
     usual = [field for field in fields if not field.metadata["often_absent"]]
     if not usual:
         return careful
-    env: dict[str, Any] = {"_coerce": _coerce, "_new": object.__new__, "_float": float,
-                           "_lines": _lines, "careful": careful,
-                           "fetch": operator.itemgetter(*(f.metadata["ami"][0] for f in usual)),
-                           "set_raw": _slot_setter(cls, "raw"),
-                           "set_timestamp": _slot_setter(cls, "timestamp")}
-    names = [f"v_{field.name}" for field in usual]
-    unpack = ", ".join(names)  # itemgetter of one key returns the value itself
+    env = _parser_env(cls, careful=careful,
+                      fetch=operator.itemgetter(*(f.metadata["ami"][0] for f in usual)))
+    unpack = ", ".join(f"v_{field.name}" for field in usual)  # one key: the value itself
     body = ["def from_ami(cls, raw):",
             f"    try: {unpack} = fetch(raw)",
             "    except KeyError: return careful(cls, raw)",
             "    self = _new(cls)", "    set_raw(self, raw)"]
-    if any(field.metadata["often_absent"] for field in fields):
+    if len(usual) < len(fields):
         body.append("    get = raw.get")
     for field in fields:
-        md = field.metadata
-        keys, conv, required = md["ami"], md["conv"], md["required"]
-        name = field.name
-        env[f"conv_{name}"] = conv
-        env[f"default_{name}"] = None if required else field.default
-        env[f"set_{name}"] = _slot_setter(cls, name)
-        var = f"v_{name}"
+        md, name = field.metadata, field.name
+        keys, var = md["ami"], f"v_{name}"
         if md["often_absent"]:
             body.append(f"    {var} = get({keys[0]!r})")
             for key in keys[1:]:
@@ -245,23 +244,15 @@ def _compile(cls: type[_T]) -> Callable[[type[_T], Mapping[str, Any]], _T]:
         elif len(keys) > 1:
             # a None value means "look at the next header name": careful path
             body.append(f"    if {var} is None: return careful(cls, raw)")
-        slow = f"_coerce(conv_{name}, {var}, raw, {keys[0]!r}, {required}, default_{name})"
-        if md["often_absent"] and not required:
+        if md["often_absent"] and not md["required"]:
             # absent is this field's common case: the default, without _coerce
             body.append(f"    if {var} is None: {var} = default_{name}")
             body.append("    else:")
-            body += ["    " + line for line in _value_code(name, conv, var, slow)]
+            body += ["    " + line for line in _value_code(field, var)]
         else:
-            body += _value_code(name, conv, var, slow)
+            body += _value_code(field, var)
         body.append(f"    set_{name}(self, {var})")
-    body += ["    stamp = raw.get('Timestamp')",
-             "    if stamp is not None:",
-             "        try: stamp = _float(stamp[0] if stamp.__class__ is list else stamp)",
-             "        except (TypeError, ValueError, IndexError): stamp = None",
-             "    set_timestamp(self, stamp)",
-             "    return self"]
-    exec("\n".join(body), env)  # noqa: S102 - generated from our own field table
-    return env["from_ami"]  # type: ignore[no-any-return]
+    return _finish(body, env)
 
 
 def _register(cls: type[_T]) -> type[_T]:
