@@ -27,8 +27,13 @@ def dialing_channel(channel: Channel) -> Channel:
         return channel
     if a_chan.back_dial is None:
         return a_chan  # the next most common: dialed straight by its caller
-    seen = {id(channel), id(a_chan)}
-    current = a_chan
+    return walk_to_dialer(channel)
+
+
+def walk_to_dialer(channel: Channel) -> Channel:
+    """``dialing_channel`` without its shortcuts: follow back_dial until it ends or repeats."""
+    seen = {id(channel)}
+    current = channel
     while current.back_dial is not None:
         a_chan = current.back_dial
         if a_chan.back_local_bridge is not None:
@@ -135,6 +140,11 @@ def bridge_peers(channel: Channel) -> set[Channel]:
             if channel.is_relevant:
                 found.add(channel)
             return found
+    return walk_bridge_peers(channel)
+
+
+def walk_bridge_peers(channel: Channel) -> set[Channel]:
+    """``bridge_peers`` without its shortcut: walk every bridge and Local pair."""
     peers: set[Channel] = set()
     seen_bridges: set[int] = set()
 

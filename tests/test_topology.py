@@ -7,22 +7,8 @@ from hypothesis import given, strategies as st
 
 from cacofonisk.bridges import Bridge
 from cacofonisk.fsm.channel import Channel
-from cacofonisk.topology import bridge_peers, dialing_channel
-
-
-def reference_dialing_channel(channel: Channel) -> Channel:
-    """The definition: follow back_dial (hopping Local pairs) until it ends or repeats."""
-    seen = {id(channel)}
-    current = channel
-    while current.back_dial is not None:
-        a_chan = current.back_dial
-        if a_chan.back_local_bridge is not None:
-            a_chan = a_chan.back_local_bridge
-        if id(a_chan) in seen:
-            break
-        seen.add(id(a_chan))
-        current = a_chan
-    return current
+from cacofonisk.topology import (bridge_peers, dialing_channel, walk_bridge_peers,
+                                  walk_to_dialer)
 
 
 @st.composite
@@ -40,7 +26,7 @@ def link_graphs(draw: Any) -> list[Channel]:
 @given(link_graphs())
 def test_dialing_channel_agrees_with_the_plain_walk_on_any_link_graph(channels: list[Channel]) -> None:
     for channel in channels:
-        assert dialing_channel(channel) is reference_dialing_channel(channel)
+        assert dialing_channel(channel) is walk_to_dialer(channel)
 
 
 def test_dialing_channel_hops_over_a_local_pair_to_the_caller() -> None:
@@ -51,34 +37,6 @@ def test_dialing_channel_hops_over_a_local_pair_to_the_caller() -> None:
     phone.back_dial = local_two
     assert dialing_channel(phone) is caller
     assert dialing_channel(caller) is caller
-
-
-def reference_bridge_peers(channel: Channel) -> set[Channel]:
-    """The definition: walk the bridges, through Local pairs, collecting real parties."""
-    peers: set[Channel] = set()
-    seen: set[int] = set()
-
-    def walk(chan: Channel) -> None:
-        bridge = chan.bridge
-        if bridge is None or id(bridge) in seen:
-            return
-        seen.add(id(bridge))
-        for peer in bridge.peers:
-            if peer.is_relevant:
-                peers.add(peer)
-            elif peer.is_local:
-                other = peer.fwd_local_bridge or peer.back_local_bridge
-                if other is not None:
-                    walk(other)
-
-    walk(channel)
-    if channel.is_local:
-        other = channel.fwd_local_bridge or channel.back_local_bridge
-        if other is not None:
-            walk(other)
-    elif channel.bridge is not None and channel.is_relevant:
-        peers.add(channel)
-    return peers
 
 
 _NAMES = ["SIP/201-1", "PJSIP/202-2", "Local/300@x-1;1", "Local/300@x-1;2", "Snoop/1-3",
@@ -106,4 +64,4 @@ def bridged_channels(draw: Any) -> list[Channel]:
 @given(bridged_channels())
 def test_bridge_peers_agrees_with_the_plain_walk_on_any_bridge_layout(channels: list[Channel]) -> None:
     for channel in channels:
-        assert bridge_peers(channel) == reference_bridge_peers(channel)
+        assert bridge_peers(channel) == walk_bridge_peers(channel)
