@@ -215,10 +215,8 @@ class Rules:
             number = cid.number
         else:
             number = record.caller_id_num
-        # set_caller_id, inlined: one NewCallerid in eight 1.x events
-        name, is_public = record.caller_id_name, "Allowed" in record.cid_calling_pres
-        if cid.name != name or cid.number != number or cid.is_public != is_public:
-            channel.caller_id = make_caller_id(cid.code, name, number, is_public)
+        set_caller_id(channel, record.caller_id_name, number,
+                      "Allowed" in record.cid_calling_pres)
 
     def on_new_account_code(self, record: ami.NewAccountCode) -> None:
         channel = ((self._channel_by_name(record.channel) if self.name_first
