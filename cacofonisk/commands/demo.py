@@ -31,6 +31,7 @@ from ..errors import ConfigurationError
 from ..manager import ChannelManager
 from ..reporters.base import BaseReporter
 from .listen import build_reporter
+from .record_path import check_record_path
 
 DEFAULT_SCENARIO = "blind_transfer"
 #: How long the default rate takes for a whole scenario: long enough to watch.
@@ -245,7 +246,14 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """0 when the scenario completed, --seconds ran out, or a signal stopped
     it; 1 when it did not complete within a generous safety limit."""
+    if args.rate is not None and not args.rate >= 0:  # also refuses nan
+        raise ConfigurationError(f"--rate {args.rate:g}: give events per second, at least 0 "
+                                 f"(0: as fast as possible)")
+    if args.seconds is not None and not args.seconds > 0:
+        raise ConfigurationError(f"--seconds {args.seconds:g}: give a time above 0")
     label, events = load_scenario(args.scenario)
+    if args.record:
+        check_record_path(args.record, [args.scenario] if Path(args.scenario).is_file() else [])
     if args.rate is None:
         rate: float | None = max(10.0, len(events) / DEFAULT_DURATION)
     else:

@@ -56,6 +56,7 @@ from ..reporters import MultiReporter
 from ..reporters.base import BaseReporter
 from ..reporters.debug import describe
 from ..reporters.json import JsonReporter
+from .record_path import check_record_path
 
 log = logging.getLogger(__name__)
 
@@ -450,20 +451,13 @@ def run(args: argparse.Namespace) -> int:
         options.update(health_interval=args.health, on_health=lambda h: print(
             format_health(h), file=sys.stderr, flush=True))
     if args.record:
-        _check_writable(args.record)
+        check_record_path(args.record)  # JsonReporter checks the folder when it opens
     reporter, out = build_reporter(args.format, args.record, len(hosts) > 1, args.debug)
     runner = AmiRunner(hosts, reporter, **options)
     out.on_broken_pipe = runner.stop
     log.info("listening to %s", ", ".join(h.name for h in runner.hosts))
     runner.run()
     return 0
-
-
-def _check_writable(path_text: str) -> None:
-    """Fail before connecting, not at the first event, when --record cannot be written."""
-    parent = Path(path_text).expanduser().resolve().parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise ConfigurationError(f"--record {path_text}: cannot write in {parent}")
 
 
 __all__ = ["ENV_HOSTS", "ENV_PASSWORD", "LiveJsonLinesReporter", "LiveTextReporter",
