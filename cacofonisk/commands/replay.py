@@ -42,6 +42,18 @@ def _no_label() -> str:
     return ""
 
 
+#: Trace messages worded for a live connection, as a replay should say them.
+_REPLAY_WORDING = {
+    "Connected to Asterisk": "FullyBooted: an AMI login recorded in this log",
+}
+
+
+def replay_wording(msg: str) -> str:
+    """A trace message as a replay should show it: nothing is connected to
+    during a replay, a FullyBooted there is a login the recording saw."""
+    return _REPLAY_WORDING.get(msg, msg)
+
+
 class TextReporter(BaseReporter):
     """One plain line per call event (and trace messages with --debug).
 
@@ -60,7 +72,7 @@ class TextReporter(BaseReporter):
 
     def trace_msg(self, msg: str) -> None:
         if self._debug:
-            sys.stdout.write(f"{self._prefix()}  . {msg}\n")
+            sys.stdout.write(f"{self._prefix()}  . {replay_wording(msg)}\n")
 
     def on_call_event(self, record: CallEvent) -> None:
         sys.stdout.write(self._prefix() + describe(record) + "\n")
@@ -85,7 +97,7 @@ class LabelledJsonLines(BaseReporter):
 
 class _TraceToStderr(BaseReporter):
     def trace_msg(self, msg: str) -> None:
-        sys.stderr.write(f"  . {msg}\n")
+        sys.stderr.write(f"  . {replay_wording(msg)}\n")
 
 
 def add_parser(sub: Any) -> None:
