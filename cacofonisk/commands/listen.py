@@ -42,6 +42,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import stat
 import sys
 import tomllib
@@ -155,7 +156,10 @@ def _url_parts(url: str, where: str) -> dict[str, Any]:
     (the password, if any, under ``password``)."""
     from ..runners.ami_runner import AmiHost  # panoramisk only when listening
 
-    host = AmiHost.parse(url)  # validates; its secret is the URL's password or ''
+    try:
+        host = AmiHost.parse(url)  # validates; its secret is the URL's password or ''
+    except ConfigurationError as err:
+        raise ConfigurationError(_own_words(err)) from None  # the caller names the entry
     try:
         has_password = urlsplit(url).password is not None
     except ValueError:  # pragma: no cover - AmiHost.parse already refused it
@@ -165,6 +169,12 @@ def _url_parts(url: str, where: str) -> dict[str, Any]:
     if has_password:
         parts["password"] = host.secret
     return parts
+
+
+def _own_words(err: ConfigurationError) -> str:
+    """The runner's message without its "AMI host #N: " prefix: every caller
+    here names the entry in the user's own terms (--host URL, [servers.X])."""
+    return re.sub(r"^AMI host #\d+: ", "", str(err))
 
 
 def _safe_url(url: str) -> str:
@@ -191,7 +201,9 @@ def _from_cli(args: argparse.Namespace, environ: Mapping[str, str]) -> list[dict
         try:
             parts = _url_parts(url, f"--host #{index + 1}")
         except ConfigurationError as err:
-            raise ConfigurationError(f"--host {_safe_url(url)}: {err}") from None
+            # the password of a --host goes elsewhere (see the check below)
+            hint = str(err).replace("user:pass@", "user@")
+            raise ConfigurationError(f"--host {_safe_url(url)}: {hint}") from None
         if "password" in parts:
             raise ConfigurationError(
                 f"--host {_safe_url(url)}: a password on the command line is visible to "
@@ -255,8 +267,19 @@ def _from_config(data: Mapping[str, Any], args: argparse.Namespace,
                    ("password_file", section.get("password_file")),
                    ("password_env", section.get("password_env")), *_defaults(args)],
             environ)
+        _check_host(host, where)
         hosts.append(host)
     return hosts
+
+
+def _check_host(host: Mapping[str, Any], where: str) -> None:
+    """Validate one host dict now, so a bad value is named by its config table."""
+    from ..runners.ami_runner import AmiHost  # panoramisk only when listening
+
+    try:
+        AmiHost.parse(dict(host))
+    except ConfigurationError as err:
+        raise ConfigurationError(f"{where}: {_own_words(err)}") from None
 
 
 def _from_env(text: str, args: argparse.Namespace,
