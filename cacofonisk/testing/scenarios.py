@@ -37,7 +37,7 @@ from typing import Any
 import attrs
 
 from . import sim_flows1, sim_flows2, sim_queues2, sim_transfers2
-from .sim_base import Expect, Ids, Party, Scenario, party
+from .sim_base import Expect, Ids, Party, Scenario, party, with_dialled_numbers
 
 __all__ = ["FLOWS", "OPTION_CHOICES", "Expect", "FlowSpec", "Ids", "Party", "Scenario",
            "build", "check_options", "default_ids", "default_parties", "flow_names",
@@ -341,7 +341,9 @@ def build(flow: str, dialect: str = "ami2", *, numbers: Sequence[str] | None = N
         ids = default_ids(flow, dialect)
     merged_options = {**spec.options, **options}
     scenario = builder(ids, list(parties), **merged_options)
-    return attrs.evolve(scenario, flow=flow, numbers=tuple(p.number for p in parties))
+    exten = merged_options.get("exten") or options_of(flow, dialect).get("exten")
+    return attrs.evolve(scenario, flow=flow, numbers=tuple(p.number for p in parties),
+                        expected=with_dialled_numbers(scenario.expected, exten))
 
 
 def default_ids(flow: str, dialect: str) -> Ids:

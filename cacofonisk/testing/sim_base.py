@@ -130,6 +130,11 @@ class Expect:
         call_id: the Uniqueid the event is reported on.
         caller: the caller's number ('' when unknown).
         caller_public: whether the caller's number may be shown.
+        to_number: the number the call's current leg dialled (the hooks'
+            ``to_number``): the extension the caller dialled (a phone, ring
+            group, queue or forward), after a transfer the number the call
+            was transferred to; '' for hooks without one (warm transfer,
+            user event).
         targets: sorted numbers: the ringing targets (b_dial, b_dial_end,
             cold transfers), the callee (up), the destination (warm
             transfer).
@@ -150,6 +155,7 @@ class Expect:
     redirector: str = ""
     merged_id: str = ""
     name: str = ""
+    to_number: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, without empty fields (for ``.expected.json`` files)."""
@@ -290,6 +296,35 @@ class Scenario:
                 "params": dict(self.params), "facts": self.facts(),
                 "events": [e.as_dict() for e in self.expected],
                 "merged": sorted(self.merged)}
+
+
+_COLD = ("on_cold_transfer", "on_blind_transfer", "on_blonde_transfer")
+
+
+def with_dialled_numbers(expected: Iterable[Expect], exten: str | None) -> tuple[Expect, ...]:
+    """``expected`` with each record's ``to_number`` filled in.
+
+    Why a pass over the finished list rather than an argument of every
+    builder step: the dialled number follows from the call's history, the
+    same for every flow. The first call dials ``exten`` (a route's
+    extension), or its single target when None; a later call (a
+    consultation) dials its target; a blind or blonde transfer makes the
+    call's number the transfer's target, an attended one the destination's.
+    """
+    dialled: dict[str, str] = {}
+    out = []
+    for item in expected:
+        if item.hook == "on_b_dial" and item.call_id not in dialled:
+            first = not dialled
+            dialled[item.call_id] = (exten if first and exten else
+                                     item.targets[0] if item.targets else "")
+        elif item.hook in _COLD or item.hook == "on_warm_transfer":
+            dialled[item.call_id] = item.targets[0] if item.targets else ""
+        if item.hook in ("on_warm_transfer", "on_user_event"):
+            out.append(item)
+        else:
+            out.append(attrs.evolve(item, to_number=dialled.get(item.call_id, "")))
+    return tuple(out)
 
 
 def events_of(scenarios: Sequence[Scenario]) -> list[dict[str, Any]]:
