@@ -279,6 +279,17 @@ class Scenario:
     numbers: tuple[str, ...] = ()
     params: Mapping[str, Any] = attrs.field(factory=dict)
 
+    def __repr__(self) -> str:
+        """One line: hypothesis prints every drawn Scenario of a failing
+        example, and the full record holds all its events."""
+        return (f"<Scenario {self.flow} ({self.dialect}) {self.story!r}: "
+                f"{len(self.events)} events, {len(self.expected)} call events expected>")
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """The same line for hypothesis' (IPython's) pretty printer, which
+        would otherwise print an attrs record field by field."""
+        printer.text(repr(self))
+
     @property
     def call_ids(self) -> frozenset[str]:
         """Every call id the expectations mention (merged ids included)."""
