@@ -98,3 +98,22 @@ def test_the_wheel_ships_the_licence_file():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert project["project"]["license"] == {"text": "MIT"}
     assert project["tool"]["setuptools"]["license-files"] == ["LICENSE"]
+
+
+def test_a_run_without_the_shared_recordings_says_how_many_tests_skipped_and_why(tmp_path):
+    env = {**__import__("os").environ, "CACOFONISK_SHARED": str(tmp_path / "absent")}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "-p", "no:xdist", "tests/test_conformance.py"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:]
+    tail = done.stdout.splitlines()
+    header = next(line for line in tail if "SKIPPED, and why" in line)
+    count = int(header.split()[1])
+    assert count >= 5
+    assert any(line.strip().startswith(f"{count} skipped: the shared recordings folder")
+               and "absent" in line for line in tail), done.stdout[-2000:]
+
+
+def test_the_readme_test_command_lists_the_skips():
+    script = (ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
+    assert "pytest -n 2 -p no:cacheprovider -rs" in script
