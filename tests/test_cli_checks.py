@@ -68,6 +68,20 @@ def test_replay_of_malformed_events_warns_on_stderr_and_exits_1(tmp_path, capsys
     assert lines[-1] == "cacofonisk replay: 2 malformed event(s) ignored; exit status 1"
 
 
+def test_demo_of_a_log_with_a_malformed_event_warns_and_exits_1(tmp_path, capsys):
+    """Live (the AMI test server and an AmiRunner), as with replay."""
+    events = json.loads((SCENARIOS / "ami2" / "answered.json").read_text())
+    events.insert(3, {"Event": "Newstate", "Uniqueid": "x.1", "Channel": "PJSIP/9-1",
+                      "ChannelState": "not a number"})
+    log = tmp_path / "damaged.json"
+    log.write_text(json.dumps(events))
+    assert main(["demo", "--scenario", str(log), "--rate", "0"]) == 1
+    out, err = capsys.readouterr()
+    assert "hangup" in out
+    assert "cacofonisk demo: warning: Newstate event: field 'ChannelState'" in err
+    assert err.splitlines()[-1] == "cacofonisk demo: 1 malformed event(s) ignored; exit status 1"
+
+
 def test_replay_of_a_clean_log_prints_nothing_on_stderr(capsys):
     assert main(["replay", str(SCENARIOS / "ami2" / "answered.json")]) == 0
     assert capsys.readouterr().err == ""

@@ -31,6 +31,7 @@ from ..errors import ConfigurationError
 from ..manager import ChannelManager
 from ..reporters.base import BaseReporter
 from .listen import build_reporter
+from .malformed import MalformedEvents
 from .record_path import check_record_path
 
 DEFAULT_SCENARIO = "blind_transfer"
@@ -245,7 +246,8 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """0 when the scenario completed, --seconds ran out, or a signal stopped
-    it; 1 when it did not complete within a generous safety limit."""
+    it; 1 when it did not complete within a generous safety limit, or when
+    malformed events were dropped (each is a warning line on stderr)."""
     if args.rate is not None and not args.rate >= 0:  # also refuses nan
         raise ConfigurationError(f"--rate {args.rate:g}: give events per second, at least 0 "
                                  f"(0: as fast as possible)")
@@ -262,8 +264,12 @@ def run(args: argparse.Namespace) -> int:
     seconds = args.seconds
     if seconds is None:  # a safety net, far beyond what the scenario needs
         limit = 30.0 + (len(events) / rate if rate else 0.0)
-    outcome = asyncio.run(_main(events, reporter, out, rate,
-                                seconds if seconds is not None else limit, label))
+    with MalformedEvents("demo") as malformed:
+        outcome = asyncio.run(_main(events, reporter, out, rate,
+                                    seconds if seconds is not None else limit, label))
+    if malformed.count:
+        print(malformed.summary(), file=sys.stderr)
+        return 1
     if outcome == "timeout" and seconds is None:
         print("cacofonisk demo: the scenario did not complete", file=sys.stderr)
         return 1

@@ -57,6 +57,7 @@ from ..reporters import MultiReporter
 from ..reporters.base import BaseReporter
 from ..reporters.debug import describe
 from ..reporters.json import JsonReporter
+from .malformed import MalformedEvents
 from .record_path import check_record_path
 
 log = logging.getLogger(__name__)
@@ -479,7 +480,11 @@ def run(args: argparse.Namespace) -> int:
     runner = AmiRunner(hosts, reporter, **options)
     out.on_broken_pipe = runner.stop
     log.info("listening to %s", ", ".join(h.name for h in runner.hosts))
-    runner.run()
+    with MalformedEvents("listen") as malformed:  # shown; a stop that was asked for stays 0
+        runner.run()
+    if malformed.count:
+        print(f"cacofonisk listen: {malformed.count} malformed event(s) were ignored",
+              file=sys.stderr)
     return 0
 
 
