@@ -5,7 +5,8 @@ follows docs/property-testing.md imports ``cacofonisk.testing.strategies``
 from their own tests, with no conftest of ours; ``HYPOTHESIS_PROFILE=deep``
 must work there too. Importing ``cacofonisk.testing.strategies`` (or this
 module) registers the profiles and, when ``HYPOTHESIS_PROFILE`` names one of
-them, loads it. Without the variable hypothesis' own default stays.
+them, loads it (a name it does not know is a warning: your own conftest may
+register it). Without the variable hypothesis' own default stays.
 
 Profiles:
 
@@ -17,6 +18,7 @@ Profiles:
 from __future__ import annotations
 
 import os
+import warnings
 
 from hypothesis import HealthCheck, settings
 
@@ -39,15 +41,19 @@ def register() -> None:
         settings.register_profile(name, profile)
 
 
-def load_from_environment(default: str | None = None) -> str | None:
+def load_from_environment(default: str | None = None, *, strict: bool = True) -> str | None:
     """Load the profile ``$HYPOTHESIS_PROFILE`` names (else ``default``, if given).
 
+    Args:
+        strict: raise for a name nobody registered; else warn and load nothing
+            (at import time: the user's own conftest may register it later).
+
     Returns:
-        The name of the profile loaded, or None when none was asked for.
+        The name of the profile loaded, or None when none was (or could be).
 
     Raises:
-        ValueError: the variable names a profile nobody registered (a typo
-            would otherwise run the default number of examples unnoticed).
+        ValueError: (``strict``) the name is not a registered profile: a typo
+            would otherwise run the default number of examples unnoticed.
     """
     name = os.environ.get(ENV) or default
     if not name:
@@ -55,12 +61,16 @@ def load_from_environment(default: str | None = None) -> str | None:
     try:
         settings.load_profile(name)
     except Exception as err:  # hypothesis raises InvalidArgument
-        raise ValueError(f"{ENV}={name!r} is not a hypothesis profile; cacofonisk "
-                         f"registers {', '.join(PROFILES)}") from err
+        message = (f"{ENV}={name!r} is not a hypothesis profile; cacofonisk registers "
+                   f"{', '.join(PROFILES)}")
+        if strict:
+            raise ValueError(message) from err
+        warnings.warn(message, stacklevel=2)
+        return None
     return name
 
 
 register()
-load_from_environment()
+load_from_environment(strict=False)
 
 __all__ = ["ENV", "PROFILES", "load_from_environment", "register"]
