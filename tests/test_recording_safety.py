@@ -145,3 +145,13 @@ def test_record_into_a_folder_without_write_permission_is_one_line_and_exit_2(
         locked.chmod(0o700)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Permission denied" in err
+
+
+def test_replay_refuses_to_record_over_a_skipped_expectation_file(tmp_path, capsys):
+    log = tmp_path / "busy.json"
+    log.write_bytes((ROOT / "scenarios" / "ami2" / "busy.json").read_bytes())
+    expected = tmp_path / "busy.expected.json"
+    expected.write_text("[]")
+    assert main(["replay", str(log), str(expected), "--record", str(expected)]) == 2
+    assert "is the input file" in capsys.readouterr().err
+    assert expected.read_text() == "[]"

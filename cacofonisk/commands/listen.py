@@ -457,7 +457,8 @@ def add_parser(sub: Any) -> None:
                         help="call events on stdout as text lines or JSON lines")
     parser.add_argument("--record", metavar="FILE",
                         help="also write the AMI events received to FILE (a JSON list, "
-                             "replayable with `cacofonisk replay`)")
+                             "replayable with `cacofonisk replay`); until listen stops they "
+                             "go to a hidden .FILE.*.partial beside it")
     parser.add_argument("--debug", action="store_true", help="also print trace messages")
     parser.add_argument("--health", type=float, default=0.0, metavar="SECONDS",
                         help="print each server's health figures to stderr every SECONDS")

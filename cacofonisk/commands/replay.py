@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     files = event_logs(args.files)
     if args.record:
-        check_record_path(args.record, files)
+        check_record_path(args.record, args.files)  # the skipped expectations too
     if getattr(args, "diagram", None):
         from .diagram import require_diagram_tools
         require_diagram_tools()
