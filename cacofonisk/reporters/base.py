@@ -63,7 +63,8 @@ class BaseReporter:
     Raw input: ``trace_ami(event)`` before and ``on_event(event)`` after each
     AMI event; ``trace_msg(msg)`` for the tracker's diagnostics; ``close()``
     at the end. When each fires, which hooks follow a transfer and every
-    ``reason`` value: docs/api.md in the repository.
+    ``reason`` value: docs/api.md in the repository; the state hooks new in
+    1.0 (hold, park, queue, conference): docs/state-hooks.md.
     """
 
     def trace_ami(self, event: Any) -> None:
