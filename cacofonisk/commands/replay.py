@@ -3,7 +3,7 @@
 ``--format text`` (default) prints one line per call event; ``--format
 jsonl`` one JSON object per line; ``--debug`` adds the tracker's trace
 messages; ``--record OUT`` writes the replayed AMI events (every one of
-them) to a new log, which never may be one of the input files.
+them) to a new log, which may never be one of the input files.
 
 With several files, each line starts with the file it comes from (jsonl:
 a ``"file"`` key). Expectation files (``*.expected.json``, which
