@@ -241,6 +241,27 @@ class Expectations:
         self.items.append(Expect("on_user_event", call_id, name=name))
 
 
+class EventStream(list[dict[str, Any]]):
+    """A drawn list of AMI events; equal to the plain list, with a short repr.
+
+    Why: hypothesis prints every drawn value of a failing example, and a
+    few concurrent calls are hundreds of events; the one line this prints
+    leaves the failure's own message in view.
+    """
+
+    def __repr__(self) -> str:
+        names: dict[str, int] = {}
+        for event in self:
+            name = str(event.get("Event", "?"))
+            names[name] = names.get(name, 0) + 1
+        common = ", ".join(f"{n} {c}" for n, c in sorted(names.items(), key=lambda i: -i[1])[:4])
+        more = ", ..." if len(names) > 4 else ""
+        return f"<EventStream: {len(self)} AMI events ({common}{more})>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """The same line for hypothesis' pretty printer (it prints lists item by item)."""
+        printer.text(repr(self))
+
 @attrs.frozen(slots=True)
 class Scenario:
     """One simulated call flow: what Asterisk sends and what must be reported.
