@@ -17,7 +17,7 @@ import ipaddress
 import logging
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +129,34 @@ def from_args(args: Any, environ: Mapping[str, str] | None = None) -> HttpOption
             f"--http {text}: other machines can reach {host}, so the API needs a token: "
             f"give --http-token-file PATH or set ${ENV_TOKEN} (or bind 127.0.0.1)")
     return HttpOptions(host, port, token)
+
+
+def live_view(options: HttpOptions) -> Any:
+    """A ``LiveView`` for these options (imports aiohttp only now).
+
+    Raises:
+        ConfigurationError: aiohttp is not installed (says how to get it).
+    """
+    try:
+        from .app import LiveView
+    except ImportError as err:
+        raise ConfigurationError(f"--http needs aiohttp ({err.name} is missing): "
+                                 f"pip install 'cacofonisk[http]'") from None
+    return LiveView(token=options.token)
+
+
+def run_with_http(runner: Any, view: Any, options: HttpOptions) -> None:
+    """Run ``runner`` until stopped while serving ``view`` (``listen --http``)."""
+    from .server import run_runner
+
+    run_runner(runner, view, options)
+
+
+def server_starter(view: Any, options: HttpOptions) -> Callable[[Any], Awaitable[Any]]:
+    """``start(runner)`` for ``demo --http``: serves ``view`` beside the runner
+    and returns the server (its ``stop()`` ends it)."""
+    async def start(runner: Any) -> Any:
+        from .server import start_for
+
+        return await start_for(runner, view, options)
+    return start

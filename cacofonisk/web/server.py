@@ -109,3 +109,13 @@ async def serve_runner(runner: Any, view: LiveView, options: HttpOptions) -> Non
 def run_runner(runner: Any, view: LiveView, options: HttpOptions) -> None:
     """``serve_runner`` in a new event loop (what ``runner.run()`` is without HTTP)."""
     asyncio.run(serve_runner(runner, view, options))
+
+
+async def start_for(runner: Any, view: LiveView, options: HttpOptions) -> HttpServer:
+    """Attach ``view`` to ``runner`` and start serving it (``demo --http``);
+    the caller stops the returned server."""
+    view.attach(runner)
+    server = HttpServer(view, options.host, options.port)
+    await server.start()
+    announce(server, options.token)
+    return server
