@@ -66,6 +66,7 @@ function makeRow(call) {
   tr.children[7].className = "badges";
   tr.dataset.server = call.server;
   tr.dataset.callId = call.call_id;
+  tr.title = "call " + call.call_id + " — click for its path";
   tr.addEventListener("click", () => select(keyOf(call.server, call.call_id)));
   return tr;
 }
@@ -102,7 +103,8 @@ function tick(entry) {
 }
 
 function applyFilter(entry) {
-  const hide = filterText !== "" && !entry.tr.textContent.toLowerCase().includes(filterText);
+  const text = (entry.data.call_id + " " + entry.tr.textContent).toLowerCase();
+  const hide = filterText !== "" && !text.includes(filterText);
   entry.tr.hidden = hide;
 }
 
