@@ -269,3 +269,20 @@ async def test_board_and_its_files_are_served_from_the_package() -> None:
     assert page.status == script.status == style.status == 200
     assert 'src="static/board.js"' in page_text
     assert "http://" not in page_text and "https://" not in page_text  # nothing from outside
+
+
+def test_runner_snapshot_joins_every_servers_calls_in_host_order() -> None:
+    from cacofonisk.manager import ChannelManager
+    from cacofonisk.runners.ami_runner import AmiRunner
+
+    class Snapshotting(ChannelManager):
+        def snapshot(self) -> list[Any]:  # what core-state's manager gives, per server
+            return [(self.server, call.call_id) for call in self.calls]
+
+    runner = AmiRunner([{"host": "127.0.0.1", "port": 1, "username": "u", "password": "p",
+                         "name": name} for name in ("b", "a")], BaseReporter(),
+                       channel_manager=Snapshotting)
+    for n, manager in enumerate(runner.channel_managers):
+        for event in answered_call(n, system=manager.server)[:UP_AFTER]:
+            manager.on_event(event)
+    assert runner.snapshot() == [("b", "b-1700000000.0"), ("a", "a-1700000000.2")]

@@ -46,11 +46,13 @@ class LiveSource:
 
     @classmethod
     def for_runner(cls, runner: Any, histories: CallHistories | None = None) -> LiveSource:
-        """Read from an AmiRunner (or any runner with ``channel_managers``)."""
+        """Read from an AmiRunner (or any runner with ``channel_managers``).
+
+        Each manager is asked itself (not ``AmiRunner.snapshot()``), so a
+        manager without ``snapshot()`` still shows its calls (the fallback).
+        """
         health = getattr(runner, "health", None)
-        snapshot = getattr(runner, "snapshot", None)
-        return cls(runner.channel_managers, health if callable(health) else None,
-                   histories, snapshot if callable(snapshot) else None)
+        return cls(runner.channel_managers, health if callable(health) else None, histories)
 
     def servers(self) -> list[str]:
         """The server names, in the managers' order."""
