@@ -126,7 +126,8 @@ function applySnapshot(body) {
   clockOffset = body.now - Date.now() / 1000;
   const servers = body.servers || [];
   document.getElementById("servers").textContent = servers.length ?
-    "servers: " + servers.join(", ") : "";
+    (servers.length === 1 ? "server " : "servers ") + servers.join(", ") : "";
+  document.getElementById("calls").classList.toggle("one-server", servers.length <= 1);
   const calls = body.calls.slice().sort((a, b) =>
     ((a.began || 0) - (b.began || 0)) || (a.call_id < b.call_id ? -1 : 1));
   const seen = new Set();
