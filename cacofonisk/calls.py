@@ -261,5 +261,26 @@ def _all_record_types(base: type[CallEvent]) -> list[type[CallEvent]]:
 
 
 #: record type -> its fast keyword-only constructor (``BUILD[Up](call_id=..., ...)``)
-BUILD: dict[type[CallEvent], Callable[..., CallEvent]] = {
-    record_type: _compile_build(record_type) for record_type in _all_record_types(CallEvent)}
+BUILD: dict[type[CallEvent], Callable[..., CallEvent]] = {}
+
+
+def register_builders() -> None:
+    """Compile ``BUILD`` entries for every CallEvent subclass defined so far."""
+    for record_type in _all_record_types(CallEvent):
+        if record_type not in BUILD:
+            BUILD[record_type] = _compile_build(record_type)
+
+
+register_builders()
+
+# The state records (hold, park, queue, conference) live in their own module;
+# importing it here makes them part of ``calls`` and of ``BUILD``.
+from .state_calls import (ConferenceJoin, ConferenceLeave, Hold, ParkEnd, Park,  # noqa: E402
+                          QueueJoin, QueueLeave, Unhold)
+
+register_builders()
+
+__all__ = ["CallEvent", "BDial", "BDialEnd", "Up", "WarmTransfer", "ColdTransfer", "Hangup",
+           "QueueCallerAbandon", "UserEventCall", "Hold", "Unhold", "Park", "ParkEnd",
+           "QueueJoin", "QueueLeave", "ConferenceJoin", "ConferenceLeave", "BUILD", "hook_of",
+           "HangupReason"]

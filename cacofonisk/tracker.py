@@ -117,11 +117,13 @@ class Tracker:
         record = calls.BUILD[cls](call_id=call_id, server=self.server,
                                   event_id=f"{call_id}#{self.sequence}",
                                   timestamp=self.timestamp, **fields)
+        before = call.state
         try:
             fire(CALL_MACHINE, call, cls.TRIGGER, record=record, outbox=self.outbox)
         except InvalidTransition as err:
             self.trace(str(err))
             return False
+        call.view.apply(record, call.state is not before, not call.seq)
         call.seq += 1
         self.sequence += 1
         if call.is_final and call_id not in self.channels:
@@ -177,6 +179,74 @@ class Tracker:
         """Report a caller who left a queue unanswered."""
         return self._report(call_id, calls.QueueCallerAbandon, caller=caller,
                             to_number=to_number, queue=queue)
+
+    # -- state hooks (API.md "State hooks") -----------------------------------
+
+    def _report_state(self, call_id: str, cls: type[calls.CallEvent], **fields: Any) -> bool:
+        """Report a state happening of a call that is still in flight.
+
+        A state event about a call that already ended (or that no channel
+        anchors any more) is dropped: reporting it would start a call that
+        nothing would ever free.
+        """
+        call = self.calls.find(call_id)
+        if call is None and call_id not in self.channels:
+            return False
+        if call is not None and call.is_final:
+            return False
+        return self._report(call_id, cls, **fields)
+
+    def hold(self, call_id: str, caller: CallerId, to_number: str | None,
+             holder: CallerId) -> bool:
+        """Report that ``holder`` put the other side on hold (on_hold)."""
+        return self._report_state(call_id, calls.Hold, caller=caller, to_number=to_number,
+                                  holder=holder)
+
+    def unhold(self, call_id: str, caller: CallerId, to_number: str | None,
+               holder: CallerId) -> bool:
+        """Report that ``holder`` took the other side off hold (on_unhold)."""
+        return self._report_state(call_id, calls.Unhold, caller=caller, to_number=to_number,
+                                  holder=holder)
+
+    def park(self, call_id: str, caller: CallerId, to_number: str | None, parked: CallerId,
+             parker: CallerId, lot: str, space: str, timeout: float | None = None) -> bool:
+        """Report that ``parked`` waits in a parking space (on_park)."""
+        return self._report_state(call_id, calls.Park, caller=caller, to_number=to_number,
+                                  parked=parked, parker=parker, lot=lot, space=space,
+                                  timeout=timeout)
+
+    def park_end(self, call_id: str, caller: CallerId, to_number: str | None,
+                 parked: CallerId, reason: str, retriever: CallerId | None,
+                 lot: str = "", space: str = "") -> bool:
+        """Report the end of a park (on_park_end)."""
+        return self._report_state(call_id, calls.ParkEnd, caller=caller, to_number=to_number,
+                                  parked=parked, reason=reason, retriever=retriever,
+                                  lot=lot, space=space)
+
+    def queue_join(self, call_id: str, caller: CallerId, to_number: str | None, queue: str,
+                   position: int) -> bool:
+        """Report that the caller waits in a queue (on_queue_join)."""
+        return self._report_state(call_id, calls.QueueJoin, caller=caller,
+                                  to_number=to_number, queue=queue, position=position)
+
+    def queue_leave(self, call_id: str, caller: CallerId, to_number: str | None, queue: str,
+                    reason: str, position: int | None = None) -> bool:
+        """Report that the caller left a queue (on_queue_leave)."""
+        return self._report_state(call_id, calls.QueueLeave, caller=caller,
+                                  to_number=to_number, queue=queue, reason=reason,
+                                  position=position)
+
+    def conference_join(self, call_id: str, caller: CallerId, to_number: str | None,
+                        party: CallerId, room: str) -> bool:
+        """Report that ``party`` entered a conference room (on_conference_join)."""
+        return self._report_state(call_id, calls.ConferenceJoin, caller=caller,
+                                  to_number=to_number, party=party, room=room)
+
+    def conference_leave(self, call_id: str, caller: CallerId, to_number: str | None,
+                         party: CallerId, room: str) -> bool:
+        """Report that ``party`` left a conference room (on_conference_leave)."""
+        return self._report_state(call_id, calls.ConferenceLeave, caller=caller,
+                                  to_number=to_number, party=party, room=room)
 
     def user_event(self, name: str, raw: Any, uniqueid: str | None) -> None:
         """Pass a dialplan UserEvent through (not a call transition)."""

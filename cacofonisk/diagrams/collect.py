@@ -33,6 +33,7 @@ from ..calls import (BDial, BDialEnd, CallEvent, ColdTransfer, Hangup, QueueCall
 from ..errors import CacofoniskError
 from ..reporters.base import BaseReporter
 from ..reporters.debug import describe
+from ..state_calls import STATE_RECORDS
 from .channels import HANDLERS
 from .model import CallHistory, Happening, LogView
 
@@ -42,6 +43,7 @@ TRIGGER_OF: dict[type[CallEvent], str] = {
     cls: cls.TRIGGER for cls in (BDial, BDialEnd, Up, WarmTransfer, ColdTransfer, Hangup,
                                  QueueCallerAbandon)
 }
+TRIGGER_OF.update((cls, cls.TRIGGER) for cls in STATE_RECORDS)
 
 
 class CallCollector(BaseReporter):
