@@ -195,3 +195,59 @@ def test_each_special_state_of_a_snapshot_gets_its_badge(
         assert "conference 1000 (2)" in texts
     finally:
         loop.run(http.stop())
+
+
+def _index_after(events: list[dict[str, str]], name: str) -> int:
+    """How many events of the log to send so that the first ``name`` event is in."""
+    return next(i for i, e in enumerate(events) if e.get("Event") == name) + 1
+
+
+def badge_comes_and_goes(driver: Any, loop: browser.LoopThread, events: list[dict[str, str]],
+                         kind: str, begins: str, ends: str) -> None:
+    """Stream ``events``; the ``kind`` badge shows once ``begins`` was sent, and is
+    gone once ``ends`` was; at the end of the log the board is empty."""
+    pipeline = Pipeline(loop, events, pause_after=_index_after(events, begins))
+    url = loop.run(pipeline.start())
+    try:
+        driver.get(url)
+        wait_for(driver, lambda d: any(kind in r["badges"] for r in rows(d)),
+                 f"a {kind} badge after {begins}")
+        loop.run(pipeline.step(_index_after(events, ends)))
+        wait_for(driver, lambda d: rows(d) and not any(kind in r["badges"] for r in rows(d)),
+                 f"the {kind} badge gone after {ends}")
+        loop.run(pipeline.step(None))
+        wait_for(driver, lambda d: rows(d) == [], "the board empties at the end of the log")
+    finally:
+        loop.run(pipeline.stop())
+
+
+NEEDS_SNAPSHOT = pytest.mark.skipif(
+    not hasattr(__import__("cacofonisk.manager").manager.ChannelManager, "snapshot"),
+    reason="ChannelManager.snapshot() (hold, park, queue and conference state) is not in "
+           "this build")
+
+
+@NEEDS_SNAPSHOT
+def test_hold_badge_comes_and_goes_with_a_simulated_call(
+        driver: Any, loop: browser.LoopThread) -> None:
+    from cacofonisk.testing.scenarios import build
+
+    events = [dict(e) for e in build("answered", "ami2", hold=True).events]
+    badge_comes_and_goes(driver, loop, events, "hold", "Hold", "Unhold")
+
+
+@NEEDS_SNAPSHOT
+@pytest.mark.parametrize("recording,kind,begins,ends", [
+    ("hold_unhold", "hold", "Hold", "Unhold"),
+    ("park_timeout", "park", "ParkedCall", "ParkedCallTimeOut")])
+def test_lab_recording_badges_come_and_go_on_the_board(
+        driver: Any, loop: browser.LoopThread, recording: str, kind: str, begins: str,
+        ends: str) -> None:
+    import json
+
+    from conformance import SHARED, SKIP_REASON
+
+    path = SHARED / "lab" / f"{recording}.json"
+    if not path.is_file():
+        pytest.skip(SKIP_REASON)
+    badge_comes_and_goes(driver, loop, json.loads(path.read_text()), kind, begins, ends)
