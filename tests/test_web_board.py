@@ -251,3 +251,23 @@ def test_lab_recording_badges_come_and_go_on_the_board(
     if not path.is_file():
         pytest.skip(SKIP_REASON)
     badge_comes_and_goes(driver, loop, json.loads(path.read_text()), kind, begins, ends)
+
+
+def test_with_a_token_the_board_opens_once_with_it_and_streams_on_its_cookie(
+        driver: Any, loop: browser.LoopThread) -> None:
+    view = LiveView(token="board-token-123")
+    loop.call(fed_manager, view, 2)
+    http = HttpServer(view, "127.0.0.1", 0)
+    loop.run(http.start())
+    try:
+        driver.delete_all_cookies()
+        driver.get(http.url + "calls")
+        assert "needs a token" in driver.page_source
+        driver.get(http.url + "?token=board-token-123")
+        assert "token" not in driver.current_url  # traded for a cookie at once
+        wait_for(driver, lambda d: len(rows(d)) == 2, "the calls, fetched with the cookie")
+        wait_for(driver, lambda d: d.find_element("id", "live").text == "live",
+                 "the event stream, opened with the cookie")
+    finally:
+        driver.delete_all_cookies()
+        loop.run(http.stop())

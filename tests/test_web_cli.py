@@ -140,3 +140,50 @@ def test_demo_with_http_serves_the_api_while_its_calls_run_and_stops_on_sigint()
         finally:
             proc.kill()
     assert proc.returncode == 0
+
+
+def test_listen_with_http_serves_the_live_servers_calls_and_health() -> None:
+    from browser import LoopThread
+
+    from cacofonisk.commands.demo import answered_call
+    from cacofonisk.testing.ami_server import AmiTestServer
+
+    events = answered_call(0, system="pbx1")
+    loop = LoopThread()
+    srv = AmiTestServer(events, username="lsn", secret="pw", port=0)
+    srv.pause(after=10)  # the call is up, and stays up
+    loop.run(srv.start())
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "CACOFONISK_AMI_PASSWORD": "pw"}
+    env.pop(ENV_TOKEN, None)
+    proc = subprocess.Popen([sys.executable, "-m", "cacofonisk", "listen", "--host",
+                             f"tcp://lsn@127.0.0.1:{srv.port}?name=pbx1", "--http",
+                             "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    try:
+        assert proc.stderr is not None
+        url = None
+        for _ in range(20):
+            found = re.search(r"HTTP API on (http://\S+/)", proc.stderr.readline())
+            if found:
+                url = found.group(1)
+                break
+        assert url is not None, "listen did not say where the board is"
+        calls: list[dict[str, object]] = []
+        for _ in range(100):
+            calls = _get(url + "calls")[1]["calls"]  # type: ignore[assignment]
+            if calls:
+                break
+            time.sleep(0.1)
+        assert [(c["server"], c["state"]) for c in calls] == [("pbx1", "up")]
+        status, health = _get(url + "health")
+        assert status == 200
+        assert health["servers"]["pbx1"]["connected"] is True  # type: ignore[index]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        finally:
+            proc.kill()
+            loop.run(srv.close())
+            loop.close()
+    assert proc.returncode == 0
