@@ -286,3 +286,11 @@ def test_runner_snapshot_joins_every_servers_calls_in_host_order() -> None:
         for event in answered_call(n, system=manager.server)[:UP_AFTER]:
             manager.on_event(event)
     assert runner.snapshot() == [("b", "b-1700000000.0"), ("a", "a-1700000000.2")]
+
+
+async def test_http_server_refuses_a_non_loopback_address_without_a_token() -> None:
+    from cacofonisk.errors import ConfigurationError
+    from cacofonisk.web.server import HttpServer
+
+    with pytest.raises(ConfigurationError, match="reachable from other machines"):
+        await HttpServer(LiveView(), "0.0.0.0", 0).start()

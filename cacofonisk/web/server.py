@@ -22,7 +22,7 @@ from aiohttp import web
 
 from ..errors import ConfigurationError
 from .app import LiveView
-from .options import HttpOptions
+from .options import HttpOptions, is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,13 @@ class HttpServer:
         """Bind and serve.
 
         Raises:
-            ConfigurationError: the address cannot be bound (in use, not ours).
+            ConfigurationError: the address cannot be bound (in use, not ours),
+                or it is not a loopback address and the view has no token.
         """
+        if self.view.token is None and not is_loopback(self.host):
+            raise ConfigurationError(
+                f"{self.host}:{self.port} is reachable from other machines: give the "
+                f"LiveView a token (LiveView(token=...)) or bind 127.0.0.1")
         runner = web.AppRunner(self.view.application(), access_log=None,
                                shutdown_timeout=1.0)
         await runner.setup()
