@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,28 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--window-size=1400,760", "--hide-scrollbars")
 
 
+def _stamped(events: Sequence[Mapping[str, Any]], began: float) -> list[dict[str, str]]:
+    return [{**event, "Timestamp": f"{began + i:.6f}"} for i, event in enumerate(events)]
+
+
+def special_calls(now: float) -> list[dict[str, str]]:
+    """From the simulator: a call put on hold, a caller waiting in a queue."""
+    from cacofonisk.testing.scenarios import build
+    from cacofonisk.testing.sim_base import Ids, party
+
+    held = build("answered", "ami2", ids=Ids(system="pbx1", seq=100), hold=True,
+                 parties=[party("221", "Uma"), party("222", "Bart")]).events
+    queued = build("queue", "ami2", ids=Ids(system="pbx1", seq=200),
+                   parties=[party("223", "Xena"), party("224", "Yuri"),
+                            party("225", "Quinn")]).events
+    hold_at = next(i for i, e in enumerate(held) if e["Event"] == "Hold") + 1
+    joined = next(i for i, e in enumerate(queued) if e["Event"] == "QueueCallerJoin") + 1
+    return _stamped(held[:hold_at], now - 200) + _stamped(queued[:joined], now - 40)
+
+
 def calls_in_progress(now: float) -> list[dict[str, str]]:
-    """A dozen calls, each cut where it rings or talks, begun 5 s to 9 min ago."""
+    """A dozen calls, each cut where it rings or talks, begun 5 s to 9 min ago,
+    then the simulator's special ones."""
     events: list[dict[str, str]] = []
     for n in range(11):
         caller, callee = PEOPLE[2 * n % len(PEOPLE)], PEOPLE[(2 * n + 1) % len(PEOPLE)]
@@ -49,7 +70,7 @@ def calls_in_progress(now: float) -> list[dict[str, str]]:
                                                 system="pbx1")[:cut]):
             at = began + (i if i < RINGING_AFTER else 6 + i)
             events.append({**event, "Timestamp": f"{at:.6f}"})
-    return events
+    return events + special_calls(now)
 
 
 async def serve(out: Path) -> None:
@@ -83,8 +104,8 @@ def shoot(url: str, out: Path) -> None:
     try:
         driver.get(url)
         wait = WebDriverWait(driver, 30)
-        wait.until(lambda d: d.find_element("id", "count").get_attribute("data-count") == "11")
-        driver.find_elements("css selector", "#calls tbody tr")[3].click()
+        wait.until(lambda d: d.find_element("id", "count").get_attribute("data-count") == "13")
+        driver.find_element("css selector", 'tr[data-call-id$=".100"]').click()  # on hold
         wait.until(lambda d: d.execute_script(
             "const i = document.getElementById('detail-diagram');"
             "return i.complete && i.naturalWidth > 0 && !i.hidden"))
