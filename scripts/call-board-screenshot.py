@@ -2,11 +2,12 @@
 """Take the README's screenshot of the call board: docs/call-board.png.
 
 The whole live pipeline runs on this machine: the project's AMI test server
-streams a dozen calls (some ringing, some answered, begun at staggered times)
-over TCP to an AmiRunner, whose managers feed a LiveView served on a free
-loopback port; headless Chromium (Debian's chromium + chromedriver, driven
-by Selenium) opens the board, clicks one call to show its path through the
-call machine, and saves the picture.
+streams a dozen calls (some ringing, some answered, one on hold, one waiting
+in a queue, begun at staggered times) over TCP to an AmiRunner, whose
+managers feed a LiveView served on a free loopback port; headless Chromium
+(Debian's chromium + chromedriver, driven by Selenium) opens the board,
+clicks the call on hold to show its path through the call machine, and
+saves the picture.
 
     .venv/bin/python scripts/call-board-screenshot.py [OUT.png]
 """

@@ -98,9 +98,11 @@ class LiveSource:
         for record in trace.records if trace is not None else ():
             if fields.get("began") is None:
                 fields["began"] = record.timestamp
+            caller = getattr(record, "caller", None)
+            if isinstance(caller, CallerId):
+                fields["caller"] = caller
+                fields["to_number"] = getattr(record, "to_number", None)
             if isinstance(record, (BDial, BDialEnd, Up)):
-                fields["caller"] = record.caller
-                fields["to_number"] = record.to_number
                 fields["state_since"] = record.timestamp
             if isinstance(record, BDial):
                 fields["targets"] = record.targets
