@@ -294,3 +294,22 @@ async def test_http_server_refuses_a_non_loopback_address_without_a_token() -> N
 
     with pytest.raises(ConfigurationError, match="reachable from other machines"):
         await HttpServer(LiveView(), "0.0.0.0", 0).start()
+
+
+async def test_a_manager_without_snapshot_still_lists_its_calls_from_machine_and_events() -> None:
+    from cacofonisk.manager import ChannelManager
+
+    class OldStyle(ChannelManager):
+        snapshot = None  # as a manager from before snapshot() existed
+
+    view = LiveView()
+    manager = OldStyle(reporter=view.wrap(), server="old")
+    for event in answered_call(0, system="old")[:UP_AFTER]:
+        manager.on_event(event)
+    view.attach_managers([manager])
+    async with client_for(view) as client:
+        body = await (await client.get("/calls")).json()
+    (call,) = body["calls"]
+    assert (call["call_id"], call["state"]) == ("old-1700000000.0", "up")
+    assert call["caller"]["number"] == "201" and call["callee"]["number"] == "202"
+    assert call["to_number"] == "202" and call["targets"] == []
