@@ -187,3 +187,12 @@ def test_listen_with_http_serves_the_live_servers_calls_and_health() -> None:
             loop.run(srv.close())
             loop.close()
     assert proc.returncode == 0
+
+
+def test_the_cli_and_the_library_do_not_import_aiohttp_unless_http_is_asked_for() -> None:
+    code = ("import sys, cacofonisk, cacofonisk.cli, cacofonisk.web, cacofonisk.web.options;"
+            "cacofonisk.cli.build_parser(); print(sorted(m for m in sys.modules "
+            "if m.split('.')[0] in ('aiohttp', 'selenium')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
