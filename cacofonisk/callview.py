@@ -16,7 +16,8 @@ The fold, record by record (times are the records' AMI timestamps):
 * ``Hold``/``Unhold``: ``hold`` set (the held party is the side that is not
   the holder) / cleared; ``Park``/``ParkEnd``, ``QueueJoin``/``QueueLeave``,
   ``ConferenceJoin``/``ConferenceLeave``: ``park``, ``queue``,
-  ``conference`` set / cleared.
+  ``conference`` set / cleared; a park or a conference join also ends the
+  ringing (a transfer to the parking or conference extension rings nobody).
 
 A call that ended (``Hangup``) or was merged into another by a transfer is
 not in the snapshot: the registry frees it.
@@ -26,11 +27,12 @@ Resync (after a reconnect) may set ``hold``, ``park``, ``queue`` and
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from . import calls
 from .callerid import CallerId
-from .snapshot import ConferenceState, HoldState, ParkState, QueueState
+from .snapshot import CallSnapshot, ConferenceState, HoldState, ParkState, QueueState
 
 
 class CallView:
@@ -131,6 +133,7 @@ def _park(view: CallView, record: Any) -> None:
              if record.timestamp is not None and record.timeout is not None else None)
     view.park = ParkState(lot=record.lot, space=record.space, parked=record.parked,
                           parker=record.parker, since=record.timestamp, until=until)
+    view.targets = ()  # a transfer to the parking extension rings nobody
 
 
 def _park_end(view: CallView, record: Any) -> None:
@@ -148,6 +151,7 @@ def _queue_leave(view: CallView, record: Any) -> None:
 
 def _conference_join(view: CallView, record: Any) -> None:
     view.conference = (record.room, record.party, record.timestamp)
+    view.targets = ()  # nor does a transfer into a conference room
 
 
 def _conference_leave(view: CallView, record: Any) -> None:
@@ -161,3 +165,43 @@ _FOLD = {
     calls.QueueJoin: _queue_join, calls.QueueLeave: _queue_leave,
     calls.ConferenceJoin: _conference_join, calls.ConferenceLeave: _conference_leave,
 }
+
+
+def build_snapshot(calls_in_flight: Iterable[Any], server: str) -> tuple[CallSnapshot, ...]:
+    """One ``CallSnapshot`` per call that is not over, in the order they began.
+
+    Args:
+        calls_in_flight: the tracker's ``Call`` models (``fsm/call.py``).
+        server: the manager's server name, copied onto each snapshot.
+
+    A conference's ``members`` are the parties of every call in the same
+    room, in the order they joined.
+    """
+    live = [call for call in calls_in_flight if not call.is_final]
+    rooms: dict[str, list[tuple[float, int, CallerId]]] = {}
+    for order, call in enumerate(live):
+        conference = call.view.conference
+        if conference is not None:
+            room, party, since = conference
+            rooms.setdefault(room, []).append(
+                (since if since is not None else float("-inf"), order, party))
+    members = {room: tuple(party for _since, _order, party in sorted(found, key=_by_join))
+               for room, found in rooms.items()}
+    out = []
+    for call in live:
+        view: CallView = call.view
+        conference = None
+        if view.conference is not None:
+            room, _party, since = view.conference
+            conference = ConferenceState(room=room, members=members[room], since=since)
+        out.append(CallSnapshot(
+            call_id=call.call_id, server=server, state=call.state.value,
+            caller=view.caller or CallerId(), to_number=view.to_number,
+            targets=view.targets, callee=view.callee, began=view.began,
+            state_since=view.state_since, hold=view.hold, park=view.park, queue=view.queue,
+            conference=conference))
+    return tuple(out)
+
+
+def _by_join(item: tuple[float, int, CallerId]) -> tuple[float, int]:
+    return (item[0], item[1])

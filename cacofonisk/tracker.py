@@ -18,6 +18,8 @@ from typing import Any
 
 from . import calls
 from .callerid import CallerId
+from .callview import build_snapshot
+from .snapshot import CallSnapshot
 from .bridges import Bridge
 from .errors import InvalidTransition
 from .fsm.call import CALL_MACHINE, Call
@@ -104,7 +106,13 @@ class Tracker:
             self.leave_bridge(channel, channel.bridge)
         unlink(channel)
         self.channels.remove(channel)
-        self.calls.remove(channel.uniqueid)
+        call = self.calls.find(channel.uniqueid)
+        if call is not None and (call.is_final or not channel.marks.hangup_reported):
+            self.calls.remove(channel.uniqueid)
+        # else: its transferer hung up before the transfer was reported (a
+        # blind transfer rings later): the call stays until that transfer
+        # merges it or its hangup is reported (both free it), so the calls
+        # in flight never lose one the reported events have not ended
         if not len(self.channels):
             self.calls.clear()
             self.bridges.clear()
@@ -148,24 +156,42 @@ class Tracker:
         return self._report(call_id, calls.Up, caller=caller,
                             to_number=to_number, callee=callee)
 
+    def _live_others(self, ids: Sequence[str], call_id: str, merged_id: str) -> tuple[str, ...]:
+        """Of ``ids``, the calls in flight a transfer ends besides ``merged_id``."""
+        found = []
+        for other in dict.fromkeys(ids):
+            if other in (call_id, merged_id):
+                continue
+            call = self.calls.find(other)
+            if call is not None and not call.is_final:
+                found.append(other)
+        return tuple(found)
+
     def warm_transfer(self, call_id: str, merged_id: str, redirector: CallerId,
-                      caller: CallerId, destination: CallerId) -> bool:
-        """Report an attended transfer; the merged call ends silently."""
+                      caller: CallerId, destination: CallerId,
+                      ends: Sequence[str] = ()) -> bool:
+        """Report an attended transfer; the merged calls (and those of ``ends``) end silently."""
+        also = self._live_others(ends, call_id, merged_id)
         done = self._report(call_id, calls.WarmTransfer, merged_id=merged_id,
-                            redirector=redirector, caller=caller, destination=destination)
+                            redirector=redirector, caller=caller, destination=destination,
+                            also_merged=also)
         if done:
-            self.merge(merged_id, call_id)
+            for other in (merged_id, *also):
+                self.merge(other, call_id)
         return done
 
     def cold_transfer(self, call_id: str, merged_id: str, redirector: CallerId,
                       caller: CallerId, to_number: str | None,
-                      targets: Sequence[CallerId], kind: str = "") -> bool:
-        """Report a blind/blonde transfer; the merged call ends silently."""
+                      targets: Sequence[CallerId], kind: str = "",
+                      ends: Sequence[str] = ()) -> bool:
+        """Report a blind/blonde transfer; the merged calls (and those of ``ends``) end silently."""
+        also = self._live_others(ends, call_id, merged_id)
         done = self._report(call_id, calls.ColdTransfer, merged_id=merged_id,
                             redirector=redirector, caller=caller, to_number=to_number,
-                            targets=tuple(targets), kind=kind)
+                            targets=tuple(targets), kind=kind, also_merged=also)
         if done:
-            self.merge(merged_id, call_id)
+            for other in (merged_id, *also):
+                self.merge(other, call_id)
         return done
 
     def hangup(self, call_id: str, caller: CallerId, to_number: str | None, reason: str,
@@ -253,6 +279,10 @@ class Tracker:
         self.outbox.append((None, calls.UserEventCall(
             call_id=uniqueid or "", server=self.server, event_id="",
             timestamp=self.timestamp, name=name, event=raw)))
+
+    def snapshot(self) -> tuple[CallSnapshot, ...]:
+        """Every call in flight, as its reported call events describe it (``callview.py``)."""
+        return build_snapshot(self.calls, self.server)
 
     def merge(self, merged_id: str, into: str) -> None:
         """End a call silently because a transfer joined it into ``into``."""

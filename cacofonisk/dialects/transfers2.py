@@ -222,8 +222,11 @@ class TransferRules:
                             or record.transfer_target_num)
         target.side = ""
         merged_id = self._merged_id(transferee, orig, second)
+        # the target's own call, if it led one, is over too: it now talks in
+        # the transferee's call
         self.tracker.warm_transfer(transferee.uniqueid, merged_id, second.caller_id,
-                                   transferee.caller_id, target.caller_id)
+                                   transferee.caller_id, target.caller_id,
+                                   ends=(orig.uniqueid, second.uniqueid, target.uniqueid))
         self._merge_rest(transferee.uniqueid, orig, second)
         self._end_transferer_calls(orig, second)
 
@@ -241,7 +244,8 @@ class TransferRules:
         destination = CallerId(number=exten, is_public=True)
         merged_id = self._merged_id(transferee, orig, second)
         self.tracker.warm_transfer(transferee.uniqueid, merged_id, second.caller_id,
-                                   transferee.caller_id, destination)
+                                   transferee.caller_id, destination,
+                                   ends=(orig.uniqueid, second.uniqueid))
         self._merge_rest(transferee.uniqueid, orig, second)
         self._end_transferer_calls(orig, second)
 
@@ -260,6 +264,7 @@ class TransferRules:
         merged_id = self._merged_id(transferee, orig, second)
         self.tracker.cold_transfer(transferee.uniqueid, merged_id, second.caller_id,
                                    transferee.caller_id, transferee.exten,
-                                   [chan.caller_id for chan in targets], kind="blonde")
+                                   [chan.caller_id for chan in targets], kind="blonde",
+                                   ends=(orig.uniqueid, second.uniqueid))
         self._merge_rest(transferee.uniqueid, orig, second)
         self._end_transferer_calls(orig, second)
