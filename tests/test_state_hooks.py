@@ -262,3 +262,20 @@ def test_a_reporter_written_for_the_2017_hooks_sees_nothing_new() -> None:
     assert not [t for t in old.traces if "raised" in t]
     subclass = BaseReporter()
     assert subclass.on_hold("1", None, None, None) is None  # type: ignore[arg-type,func-returns-value]
+
+
+def test_attended_transfer_into_a_conference_room_goes_to_the_rooms_extension() -> None:
+    story = Ami2().answered_call("a", "201", "b", "202", "br1")
+    story.channel("b2", "202", exten="900").state("b2", 6)
+    story.add("BridgeEnter", BridgeUniqueid="conf", BridgeType="base",
+              BridgeTechnology="softmix", **story._snap("b2", 6))
+    story.add("ConfbridgeStart", BridgeUniqueid="conf", Conference="900")
+    story.add("ConfbridgeJoin", BridgeUniqueid="conf", Conference="900", **story._snap("b2", 6))
+    story.add("AttendedTransfer", Result="Success", DestType="Bridge",
+              OrigTransfererUniqueid=story.uid("b"), OrigBridgeUniqueid="br1",
+              SecondTransfererUniqueid=story.uid("b2"), SecondTransfererExten="900",
+              SecondBridgeUniqueid="conf", DestBridgeUniqueid="conf",
+              TransfereeUniqueid=story.uid("a"))
+    states, _manager = _run(story.events)
+    assert states.seen("on_warm_transfer") == [("on_warm_transfer", story.uid("b2"), "202",
+                                                "201", "900")]
