@@ -198,8 +198,11 @@ def test_each_special_state_of_a_snapshot_gets_its_badge(
 
 
 def _index_after(events: list[dict[str, str]], name: str) -> int:
-    """How many events of the log to send so that the first ``name`` event is in."""
-    return next(i for i, e in enumerate(events) if e.get("Event") == name) + 1
+    """How many events of the log to send so that the first ``name`` event is in
+    (``last:NAME``: the last one)."""
+    which, _, event = name.rpartition(":")
+    found = [i for i, e in enumerate(events) if e.get("Event") == event]
+    return (found[-1] if which == "last" else found[0]) + 1
 
 
 def badge_comes_and_goes(driver: Any, loop: browser.LoopThread, events: list[dict[str, str]],
@@ -239,7 +242,9 @@ def test_hold_badge_comes_and_goes_with_a_simulated_call(
 @NEEDS_SNAPSHOT
 @pytest.mark.parametrize("recording,kind,begins,ends", [
     ("hold_unhold", "hold", "Hold", "Unhold"),
-    ("park_timeout", "park", "ParkedCall", "ParkedCallTimeOut")])
+    ("park_timeout", "park", "ParkedCall", "ParkedCallTimeOut"),
+    ("queue", "queue", "QueueCallerJoin", "QueueCallerLeave"),
+    ("conference_three", "conference", "ConfbridgeJoin", "last:ConfbridgeLeave")])
 def test_lab_recording_badges_come_and_go_on_the_board(
         driver: Any, loop: browser.LoopThread, recording: str, kind: str, begins: str,
         ends: str) -> None:
