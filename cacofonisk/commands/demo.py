@@ -10,6 +10,7 @@ ends once the whole scenario was replayed and its calls ended (or after
     cacofonisk demo                              # a blind transfer, in about 3 s
     cacofonisk demo --scenario attended_transfer --format jsonl
     cacofonisk demo --scenario recording.json --rate 200
+    cacofonisk demo --http 127.0.0.1:8088        # the call board at http://127.0.0.1:8088/
 
 The scenario: an event log FILE, or a flow NAME, looked up as
 ``scenarios/ami2/NAME.json`` of a source checkout, else built in memory by

@@ -9,6 +9,7 @@ variable, a file, or the config file.
     cacofonisk listen --host tcp://ami@pbx1:5038 --password-file /etc/cacofonisk/pbx1.secret \\
                       --host tcp://ami@pbx2:5038?name=pbx2 --password-env PBX2_SECRET
     cacofonisk listen --config /etc/cacofonisk/servers.toml --record calls.json
+    cacofonisk listen --config servers.toml --http 127.0.0.1:8088   # HTTP API + call board
     CACOFONISK_AMI_HOSTS=tcp://ami:secret@pbx1:5038,tcp://ami:secret@pbx2:5038 cacofonisk listen
 
 Where a host's secret comes from, first match wins: the host's own
