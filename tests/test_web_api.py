@@ -313,3 +313,23 @@ async def test_a_manager_without_snapshot_still_lists_its_calls_from_machine_and
     assert (call["call_id"], call["state"]) == ("old-1700000000.0", "up")
     assert call["caller"]["number"] == "201" and call["callee"]["number"] == "202"
     assert call["to_number"] == "202" and call["targets"] == []
+
+
+def test_every_kind_of_hook_that_raises_is_counted_and_the_view_still_gets_the_event() -> None:
+    from cacofonisk.manager import ChannelManager
+
+    class Broken(BaseReporter):
+        def trace_ami(self, event: Any) -> None:
+            raise RuntimeError("trace_ami bug")
+
+        def on_event(self, event: Any) -> None:
+            raise RuntimeError("on_event bug")
+
+    view = LiveView()
+    manager = ChannelManager(reporter=view.wrap(Broken()), server="pbx1")
+    events = answered_call(0, system="pbx1")
+    for event in events:
+        manager.on_event(event)
+    assert view.counters.hook_errors == 2 * len(events)
+    assert view.counters.ami_events == len(events)
+    assert view.feed.last_seq == 4  # b_dial, b_dial_end, up, hangup all published

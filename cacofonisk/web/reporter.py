@@ -7,8 +7,8 @@ events for the events/s figure. It does a few appends per event and never
 awaits, so it cannot slow the AMI read loop.
 
 ``CountingReporter`` is the fan-out to use when the live view sits beside
-the user's own reporter: a MultiReporter that also counts the hooks that
-raised (``cacofonisk_hook_errors_total``), since a reporter's exception is
+the user's own reporter: a MultiReporter of its own that also counts the
+hooks that raised (``cacofonisk_hook_errors_total``), since a reporter's exception is
 logged and swallowed and would otherwise leave no trace on a dashboard.
 """
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any
 
 from ..calls import CallEvent, hook_of
 from ..reporters.base import BaseReporter, deliver
-from ..reporters.multi import MultiReporter
 from .feed import EventFeed
 from .history import CallHistories
 from .metrics import Counters
@@ -49,8 +48,9 @@ class LiveReporter(BaseReporter):
         self.counters.count_call_event(record.server, hook)
 
 
-class CountingReporter(MultiReporter):
-    """A MultiReporter that counts the hooks of its reporters that raised.
+class CountingReporter(BaseReporter):
+    """Fans every hook out to ``reporters`` in order, like MultiReporter, and
+    counts the hooks that raised (the others still run).
 
     Args:
         reporters: the reporters, in order (the user's first).
@@ -58,7 +58,7 @@ class CountingReporter(MultiReporter):
     """
 
     def __init__(self, reporters: Iterable[Any], counters: Counters) -> None:
-        super().__init__(reporters)
+        self.reporters = list(reporters)
         self.counters = counters
 
     def _each(self, hook: str, *args: Any) -> None:
@@ -71,6 +71,18 @@ class CountingReporter(MultiReporter):
             except Exception:
                 self.counters.hook_errors += 1
                 log.exception("reporter %r hook %s raised", reporter, hook)
+
+    def trace_ami(self, event: Any) -> None:
+        self._each("trace_ami", event)
+
+    def trace_msg(self, msg: str) -> None:
+        self._each("trace_msg", msg)
+
+    def on_event(self, event: Any) -> None:
+        self._each("on_event", event)
+
+    def close(self) -> None:
+        self._each("close")
 
     def on_call_event(self, record: CallEvent) -> None:
         for reporter in self.reporters:
