@@ -162,6 +162,11 @@ def test_five_hundred_calls_render_and_the_board_stays_usable(
         wait_for(driver, lambda d: path_steps(d) == ["ring", "dial_end", "answer"],
                  "the path of the last call")
         assert board[-1]["call_id"] in driver.find_element("id", "detail-title").text
+        from selenium.webdriver.common.keys import Keys
+
+        driver.find_element("css selector", "#calls tbody tr").send_keys(Keys.ENTER)
+        wait_for(driver, lambda d: board[0]["call_id"] in d.find_element(
+            "id", "detail-title").text, "Enter on the first row opens its path")
         driver.find_element("id", "filter").send_keys("1700000000.998")
         wait_for(driver, lambda d: [r["call_id"] for r in rows(d) if not r["hidden"]]
                  == ["pbx1-1700000000.998"], "the filter narrows 500 rows to one")

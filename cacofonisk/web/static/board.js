@@ -67,7 +67,14 @@ function makeRow(call) {
   tr.dataset.server = call.server;
   tr.dataset.callId = call.call_id;
   tr.title = "call " + call.call_id + " — click for its path";
+  tr.tabIndex = 0;  // rows are reachable with the keyboard; Enter opens the path
   tr.addEventListener("click", () => select(keyOf(call.server, call.call_id)));
+  tr.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      select(keyOf(call.server, call.call_id));
+    }
+  });
   return tr;
 }
 
