@@ -127,7 +127,7 @@ class BaseReporter:
     def on_user_event(self, event: Any) -> None:
         """A UserEvent from the dialplan, passed through."""
 
-    # -- state hooks (API.md "State hooks", new in 1.0): no-ops, so a reporter
+    # -- state hooks (docs/state-hooks.md, new in 1.0): no-ops, so a reporter
     # written for the 2017 hooks sees nothing new --------------------------------
 
     def on_hold(self, call_id: str, caller: CallerId, to_number: str | None,
