@@ -279,3 +279,11 @@ def test_attended_transfer_into_a_conference_room_goes_to_the_rooms_extension() 
     states, _manager = _run(story.events)
     assert states.seen("on_warm_transfer") == [("on_warm_transfer", story.uid("b2"), "202",
                                                 "201", "900")]
+
+
+def test_a_hold_seen_on_a_local_channel_half_is_no_party_holding() -> None:
+    story = Ami2().answered_call("a", "201", "b", "202", "br1")
+    story.channel("l", "202", linked="a", tech="Local")
+    story.add("Hold", **story._snap("l", 6))
+    states, _manager = _run(story.events)
+    assert states.seen("on_hold") == []
