@@ -196,6 +196,7 @@ OPTION_CHOICES: dict[str, tuple[Any, ...]] = {
     "hangup_by": ("caller", "callee"),
     "by": ("caller", "callee"),
     "teardown_variant": tuple(range(6)),
+    "outcome": ("gave-up", "timeout", "retrieved"),
 }
 
 
@@ -352,7 +353,8 @@ def build(flow: str, dialect: str = "ami2", *, numbers: Sequence[str] | None = N
     scenario = builder(ids, list(parties), **merged_options)
     exten = merged_options.get("exten") or options_of(flow, dialect).get("exten")
     return attrs.evolve(scenario, flow=flow, numbers=tuple(p.number for p in parties),
-                        expected=with_dialled_numbers(scenario.expected, exten))
+                        expected=with_dialled_numbers(scenario.expected, exten,
+                                                      scenario.events))
 
 
 def default_ids(flow: str, dialect: str) -> Ids:

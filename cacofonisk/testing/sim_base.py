@@ -333,7 +333,8 @@ class Scenario:
 _COLD = ("on_cold_transfer", "on_blind_transfer", "on_blonde_transfer")
 
 
-def with_dialled_numbers(expected: Iterable[Expect], exten: str | None) -> tuple[Expect, ...]:
+def with_dialled_numbers(expected: Iterable[Expect], exten: str | None,
+                         events: Iterable[Mapping[str, Any]] = ()) -> tuple[Expect, ...]:
     """``expected`` with each record's ``to_number`` filled in.
 
     Why a pass over the finished list rather than an argument of every
@@ -342,7 +343,11 @@ def with_dialled_numbers(expected: Iterable[Expect], exten: str | None) -> tuple
     extension), or its single target when None; a later call (a
     consultation) dials its target; a blind or blonde transfer makes the
     call's number the transfer's target, an attended one the destination's.
+    A call that reports before any ring (a ConfBridge room answers at once)
+    dialled its caller channel's extension (its Newchannel's ``Exten``).
     """
+    extens = {str(e.get("Uniqueid")): str(e.get("Exten", "")) for e in events
+              if e.get("Event") == "Newchannel"}
     dialled: dict[str, str] = {}
     out = []
     for item in expected:
@@ -355,7 +360,8 @@ def with_dialled_numbers(expected: Iterable[Expect], exten: str | None) -> tuple
         if item.hook in ("on_warm_transfer", "on_user_event"):
             out.append(item)
         else:
-            out.append(attrs.evolve(item, to_number=dialled.get(item.call_id, "")))
+            number = dialled.get(item.call_id, extens.get(item.call_id, ""))
+            out.append(attrs.evolve(item, to_number=number))
     return tuple(out)
 
 
