@@ -24,7 +24,7 @@ from . import events as ami
 from .dialects.ami1 import Ami1Rules
 from .dialects.ami2 import Ami2Rules
 from .dialects.common import Rules
-from .errors import CacofoniskError, ChannelGone
+from .errors import CacofoniskError, ChannelGone, UnknownDialect
 from .fsm.call import Call
 from .fsm.channel import Channel
 from .resync import resync_tracker
@@ -68,7 +68,7 @@ class ChannelManager:
     def __init__(self, reporter: Any, *, server: str = "", strict: bool = False,
                  dialect: str | None = None) -> None:
         if dialect is not None and dialect not in _DIALECTS:
-            raise ValueError(f"dialect must be one of {sorted(_DIALECTS)}, not {dialect!r}")
+            raise UnknownDialect(dialect, tuple(sorted(_DIALECTS)))
         self._reporter = reporter
         self.server = server
         self.strict = strict
@@ -184,12 +184,41 @@ class ChannelManager:
             dialect = "ami1"
         else:
             return
-        self._detected = True
-        if dialect != self._dialect:
-            self._dialect = dialect
-            self._rules = _DIALECTS[dialect](self._tracker)
-            self._bind_rules()
+        self._use_dialect(dialect)
         log.info("server %r speaks %s", self.server, dialect)
+
+    def declare_dialect(self, name: str) -> None:
+        """The server said which AMI it speaks: use that dialect from now on.
+
+        Runners call this at login, from the AMI banner (``Asterisk Call
+        Manager/2.10.3``: AMI 2 and later is 'ami2') or ``CoreSettings``
+        (Asterisk 12 and later is 'ami2'). What the server says about
+        itself beats any guess from events, so it overrides detection and
+        a ``dialect=`` given at construction; calls the other dialect held
+        back are reported first.
+
+        Args:
+            name: 'ami1' (Asterisk 1.8 to 11) or 'ami2' (Asterisk 12 to 22).
+
+        Raises:
+            UnknownDialect: ``name`` is neither (also a ValueError).
+        """
+        if name not in _DIALECTS:
+            raise UnknownDialect(name, tuple(sorted(_DIALECTS)))
+        self._forced = True
+        self._use_dialect(name)
+        log.info("server %r declared %s", self.server, name)
+
+    def _use_dialect(self, name: str) -> None:
+        """Switch to dialect ``name`` (reporting what the old rules held back)."""
+        self._detected = True
+        if name == self._dialect and self._rules.NAME == name:
+            return
+        if self._held:
+            self.flush()
+        self._dialect = name
+        self._rules = _DIALECTS[name](self._tracker)
+        self._bind_rules()
 
     def flush(self) -> None:
         """Report call events held back for a dial burst: the stream is idle or over.
