@@ -15,6 +15,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from cacofonisk.errors import ConfigurationError
 
 _SCHEMES = {"tcp": False, "tls": True, "ssl": True}
+#: The keys a host dict may have ('secret' is the 2017 spelling of 'password').
+HOST_KEYS = ("host", "port", "username", "password", "secret", "name", "ssl", "auth")
+#: The query keys a tcp:// URL may have.
+URL_KEYS = ("name", "auth")
 
 #: One host entry as a user gives it: a dict or a tcp:// URL.
 HostConfig = Mapping[str, Any] | str
@@ -42,11 +46,12 @@ class AmiHost:
         Raises:
             ConfigurationError: naming the entry and the key, never a value.
         """
-        where = f"AMI host #{index}"
+        where = f"AMI host #{index + 1}"
         if isinstance(value, str):
             return cls._from_url(value, where)
         if not isinstance(value, Mapping):
             raise ConfigurationError(f"{where}: expected a dict or a tcp:// URL")
+        _refuse_unknown(where, "key", value, HOST_KEYS)
         password = value.get("password", value.get("secret"))
         for key, got in (("host", value.get("host")), ("username", value.get("username")),
                          ("password", password)):
@@ -71,7 +76,8 @@ class AmiHost:
                 f"{where}: not a valid tcp://user:pass@host:port URL") from None
         if parts.scheme not in _SCHEMES or not parts.hostname or not parts.username:
             raise ConfigurationError(f"{where}: expected tcp://user:pass@host:port")
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        _refuse_unknown(where, "URL query key", query, URL_KEYS)
         return cls._checked(where, host=parts.hostname, port=port,
                             username=unquote(parts.username),
                             secret=unquote(parts.password or ""), name=query.get("name", ""),
@@ -114,6 +120,22 @@ class RunnerOptions:
             raise ConfigurationError(
                 f"unknown AmiRunner option(s) {unknown}; known: {sorted(known)}")
         return cls(**options)
+
+
+def _refuse_unknown(where: str, what: str, given: Mapping[str, Any],
+                    valid: tuple[str, ...]) -> None:
+    """A misspelt key ('hostname', 'pasword') silently ignored would connect
+    somewhere else or with no secret; refuse it, naming the valid keys.
+
+    Raises:
+        ConfigurationError: naming the unknown key(s), never a value.
+    """
+    unknown = sorted(str(k) for k in given if k not in valid)
+    if unknown:
+        plural = "s" if len(unknown) > 1 else ""
+        raise ConfigurationError(
+            f"{where}: unknown {what}{plural} {', '.join(repr(k) for k in unknown)}; "
+            f"valid: {', '.join(valid)}")
 
 
 __all__ = ["AmiHost", "Health", "HostConfig", "RunnerOptions"]

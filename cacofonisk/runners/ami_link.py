@@ -61,7 +61,7 @@ class _Link:
         self._pano: _Panoramisk | None = None
         self._lost: asyncio.Future[None] | None = None
         self._logged_in = False
-        self.resync = Resync(self.name, manager, self._deliver, options.action_timeout)
+        self.resync = Resync(self.name, self._deliver, options.action_timeout)
         SECRETS.secrets.add(host.secret)
 
     def health(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 import panoramisk
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
+from panoramisk.utils import CaseInsensitiveDict
 
 
 class _SecretFilter(logging.Filter):
@@ -64,6 +65,20 @@ class _Panoramisk(panoramisk.Manager):  # type: ignore[misc]  # untyped library
         """Replaced by the link's keep-alive."""
 
 
+class _Message(Message):  # type: ignore[misc]  # untyped library
+    """panoramisk's Message without the empty ``content`` key it gives every
+    message: Asterisk never sent it, and live ``on_user_event`` data (and
+    ``reporter.on_event``) must equal what a replay of the recording gives.
+    ``message.content`` still reads as '' (panoramisk's attribute lookup)."""
+
+    def __init__(self, headers: Any, content: str = "") -> None:
+        if content:
+            super().__init__(headers, content)
+        else:
+            CaseInsensitiveDict.__init__(self, headers)
+            self.manager = None
+
+
 class _Protocol(AMIProtocol):  # type: ignore[misc]  # untyped library
     """panoramisk's protocol without its two ways of losing data.
 
@@ -73,7 +88,9 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]  # untyped library
     message, so a last header with an empty value (``WebhookUrls: ``) loses
     its ``': '`` and is dropped. A replay of a recorded log would then differ
     from the live stream. Here the bytes go through an incremental decoder
-    and only the line breaks around a message are stripped.
+    and only the line breaks around a message are stripped; and an event
+    loses the empty ``content`` key panoramisk gives every message, which
+    Asterisk never sent (a recording and a replay do not have it either).
     """
 
     _decoder: codecs.IncrementalDecoder | None = None
@@ -90,7 +107,7 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]  # untyped library
         blocks = text.split("\r\n\r\n")
         self._pending = blocks.pop()
         for block in blocks:
-            message = Message.from_line(block.strip("\r\n"))
+            message = _Message.from_line(block.strip("\r\n"))
             if message is not None:
                 self.handle_message(message)
 
