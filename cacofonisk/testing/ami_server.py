@@ -34,9 +34,10 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..events import AMI1_ONLY
 from .ami_lists import ChannelTracker, LogState, list_answer
 from .ami_session import Replay, Session
 from .ami_wire import EOL, AmiAction, EventSource, format_block, load_events
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 
 #: The AMI version in the banner of an Asterisk 13 and later.
 AMI_VERSION = "5.0.0"
+#: The AMI version in the banner of an Asterisk 1.8.
+AMI1_VERSION = "1.1"
 BANNER = f"Asterisk Call Manager/{AMI_VERSION}\r\n".encode()
 
 
@@ -64,7 +67,9 @@ class AmiTestServer:
         restamp: replace each event's Timestamp with the time it is sent, so
             a client's lag figure means something on old recordings.
         banner: the AMI version the banner announces ('5.0.0': Asterisk 13
-            and later; '1.1' to '1.3': Asterisk 1.8 to 11).
+            and later; '1.1' to '1.3': Asterisk 1.8 to 11). By default the
+            log's own: '1.1' for a log of AMI 1 events (no Linkedid header,
+            1.x-only event names), else '5.0.0'; a runner trusts the banner.
         refuse: action names answered 'Permission denied' (a manager user
             without the privilege, or a module not loaded).
     """
@@ -72,7 +77,7 @@ class AmiTestServer:
     def __init__(self, events: EventSource, username: str = "u", secret: str = "s",
                  host: str = "127.0.0.1", port: int = 0, rate: float | None = None,
                  start_paused: bool = False, resume: bool = True,
-                 restamp: bool = False, banner: str = AMI_VERSION,
+                 restamp: bool = False, banner: str | None = None,
                  refuse: Iterable[str] = ()) -> None:
         self.events = load_events(events)
         self.username = username
@@ -82,7 +87,7 @@ class AmiTestServer:
         self.rate = rate if rate and rate > 0 else None
         self.resume_enabled = resume
         self.restamp = restamp
-        self.banner = banner
+        self.banner = banner or _version_of(self.events)
         self.refused = frozenset(name.lower() for name in refuse)
         #: Usernames of the successful logins, in order.
         self.logins: list[str] = []
@@ -376,6 +381,15 @@ class AmiTestServer:
         self._waiters = still
 
 
+def _version_of(events: list[Mapping[str, Any]]) -> str:
+    """The AMI version an Asterisk that sent ``events`` would announce."""
+    if any("Linkedid" in event for event in events):
+        return AMI_VERSION
+    if any(event.get("Event") in AMI1_ONLY for event in events):
+        return AMI1_VERSION
+    return AMI_VERSION
+
+
 _ACTIONS = {
     "login": AmiTestServer._login,
     "challenge": AmiTestServer._challenge,
@@ -408,5 +422,5 @@ async def serve_forever(events: EventSource, username: str = "u", secret: str = 
 
 
 # Re-exported: these lived here before the split and tests import them from here.
-__all__ = ["AMI_VERSION", "BANNER", "EOL", "AmiTestServer", "ChannelTracker", "EventSource",
+__all__ = ["AMI1_VERSION", "AMI_VERSION", "BANNER", "EOL", "AmiTestServer", "ChannelTracker", "EventSource",
            "format_block", "load_events", "serve_forever"]
