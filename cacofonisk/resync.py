@@ -21,8 +21,11 @@ What it reports (see ``resync_tracker``):
 * what changed while we were away is reported as call events marked
   ``after_gap=True``: a call answered while away gets its on_up (dial
   status 'answer'); a call now talking to someone else (a transfer while
-  away) gets a new on_up naming the new party; a call that began while
-  away gets on_b_dial (and on_up if it is answered);
+  away) gets on_cold_transfer (redirector: the party it talked with
+  before; merged_id: its own id, the other call is unknown; kind '') and
+  a new on_up naming the new party; a call that began (or was only
+  known, not yet rung) before the gap gets on_b_dial, and on_up if it is
+  answered;
 * nothing is repeated: a call whose ring or answer was already reported
   gets no second on_b_dial/on_up.
 """
@@ -153,14 +156,15 @@ def _peers_now(alive: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
     return peers
 
 
-def _peers_before(tracker: Tracker) -> dict[str, set[str]]:
-    """Per channel, the uniqueids of the parties it was talking with before."""
-    before: dict[str, set[str]] = {}
+def _peers_before(tracker: Tracker) -> dict[str, dict[str, CallerId]]:
+    """Per channel, the parties it was talking with before (uniqueid -> who)."""
+    before: dict[str, dict[str, CallerId]] = {}
     for channel in tracker.channels:
-        ids = {peer.uniqueid for peer in channel.linked}
+        peers = {peer.uniqueid: peer.caller_id for peer in channel.linked}
         if channel.bridge is not None:
-            ids |= {peer.uniqueid for peer in channel.bridge.peers if peer is not channel}
-        before[channel.uniqueid] = ids
+            peers.update((peer.uniqueid, peer.caller_id)
+                         for peer in channel.bridge.peers if peer is not channel)
+        before[channel.uniqueid] = peers
     return before
 
 
@@ -176,11 +180,10 @@ def resync_tracker(tracker: Tracker, entries: Sequence[Mapping[str, Any]],
     """
     alive = {_uniqueid(entry): entry for entry in entries if _uniqueid(entry)}
     before = _peers_before(tracker)
-    known_before = {channel.uniqueid for channel in tracker.channels}
     _end_the_vanished(tracker, alive)
     for uniqueid, entry in alive.items():
         _update_channel(tracker, uniqueid, entry)
-    _report_the_gap(tracker, alive, before, known_before)
+    _report_the_gap(tracker, alive, before)
     restore = getattr(tracker, "restore_states", None)
     if lists is not None and callable(restore):
         restore(lists)
@@ -234,7 +237,7 @@ def _update_channel(tracker: Tracker, uniqueid: str, entry: Mapping[str, Any]) -
 
 
 def _report_the_gap(tracker: Tracker, alive: Mapping[str, Mapping[str, Any]],
-                    before: Mapping[str, set[str]], known_before: set[str]) -> None:
+                    before: Mapping[str, Mapping[str, CallerId]]) -> None:
     """Report, marked ``after_gap``, what changed for each caller still here."""
     peers = _peers_now(alive)
     for uniqueid, entry in alive.items():
@@ -246,16 +249,22 @@ def _report_the_gap(tracker: Tracker, alive: Mapping[str, Mapping[str, Any]],
             continue
         state = call.state if call is not None else CallState.NEW
         talking = [p for p in peers.get(uniqueid, []) if p != uniqueid]
-        if uniqueid not in known_before and state is CallState.NEW:
+        if state is CallState.NEW:  # begun (or rung) while away
             _report_begun(tracker, channel, entry, alive, talking)
             continue
         if not talking or _state_of(entry) != _UP:
             continue
         callee = _callee(entry, alive, talking)
-        if state in (CallState.NEW, CallState.RINGING):
+        if state is CallState.RINGING:
             _report_up(tracker, channel, callee)
-        elif not (set(talking) & before.get(uniqueid, set())):
-            _report_up(tracker, channel, callee)  # someone else now: transferred away
+            continue
+        was_talking_with = before.get(uniqueid, {})
+        if was_talking_with and not set(talking) & set(was_talking_with):
+            # someone else now: a transfer while away, by the party it left
+            redirector = next(iter(was_talking_with.values()))
+            tracker.cold_transfer(uniqueid, uniqueid, redirector, channel.caller_id,
+                                  callee.number, [callee], after_gap=True)
+            _report_up(tracker, channel, callee)
 
 
 def _callee(entry: Mapping[str, Any], alive: Mapping[str, Mapping[str, Any]],

@@ -157,11 +157,12 @@ class Tracker:
 
     def cold_transfer(self, call_id: str, merged_id: str, redirector: CallerId,
                       caller: CallerId, to_number: str | None,
-                      targets: Sequence[CallerId], kind: str = "") -> bool:
+                      targets: Sequence[CallerId], kind: str = "",
+                      after_gap: bool = False) -> bool:
         """Report a blind/blonde transfer; the merged call ends silently."""
         done = self._report(call_id, calls.ColdTransfer, merged_id=merged_id,
                             redirector=redirector, caller=caller, to_number=to_number,
-                            targets=tuple(targets), kind=kind)
+                            targets=tuple(targets), kind=kind, after_gap=after_gap)
         if done:
             self.merge(merged_id, call_id)
         return done

@@ -441,16 +441,33 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--debug", action="store_true", help="also print trace messages")
     parser.add_argument("--health", type=float, default=0.0, metavar="SECONDS",
                         help="print each server's health figures to stderr every SECONDS")
+    parser.add_argument("--give-up-after", type=_attempts, default=None, metavar="N",
+                        help="exit (status 2, one line) when the first N attempts to "
+                             "reach a server fail; by default a service keeps trying")
     parser.set_defaults(run=run, servers=[])
 
 
+def _attempts(text: str) -> int:
+    """``--give-up-after``: a whole number of attempts, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of attempts (1 or more), "
+                                         f"not {text!r}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
-    """Listen until SIGINT/SIGTERM; 0 then, 2 (via the CLI) for a refused login
-    or a configuration error."""
+    """Listen until SIGINT/SIGTERM; 0 then, 2 (via the CLI) for a refused login,
+    a configuration error, or ``--give-up-after N`` failed first attempts."""
     from ..runners.ami_runner import AmiRunner  # panoramisk only when listening
 
     _configure_runner_logging(getattr(args, "verbose", 0))
     hosts, options = resolve_hosts(args)
+    if getattr(args, "give_up_after", None):
+        options["give_up_after"] = args.give_up_after
     if args.health and args.health > 0:
         options.update(health_interval=args.health, on_health=lambda h: print(
             format_health(h), file=sys.stderr, flush=True))
