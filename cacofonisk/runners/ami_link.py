@@ -132,11 +132,11 @@ class _Link:
         silent retry loop; a service that was up once keeps trying."""
         limit = self.options.give_up_after
         if limit and self.logins == 0 and self.connect_failures >= limit:
-            attempts = "attempt" if limit == 1 else f"{limit} attempts"
+            attempts = "1 attempt" if limit == 1 else f"{limit} attempts"
             raise GaveUpConnecting(
                 f"server {self.name!r}: gave up after {attempts} to connect to "
                 f"{self.host.host}:{self.host.port} (last: {reason}); check the host and "
-                f"port, or drop the give-up limit to keep trying")
+                f"port, or drop the give-up limit (--give-up-after) to keep trying")
 
     async def _session_until(self, stop: asyncio.Event) -> None:
         session = asyncio.create_task(self._session())
