@@ -10,8 +10,8 @@ What a resync reads (all answered before the barrier ``CacofoniskResyncDone-<hex
 * ``CoreShowChannels`` (one ``CoreShowChannel`` per channel): which
   channels exist now, their state, bridge, connected line and Linkedid;
 * ``ParkedCalls``, ``QueueStatus`` and ``ConfbridgeList``: parks, queue
-  waiters and conference members, handed to the tracker when it keeps
-  such state (``Tracker.restore_states``).
+  waiters and conference members, which rebuild each call's park, queue
+  and conference view (``resync_states.py``) when Asterisk answered them.
 
 What it reports (see ``resync_tracker``):
 
@@ -39,6 +39,7 @@ import attrs
 from .callerid import CallerId
 from .fsm.call import CallState
 from .fsm.channel import Channel
+from .resync_states import restore_states
 from .tracker import Tracker
 
 GONE_WHILE_AWAY = "unknown: ended while disconnected"
@@ -55,6 +56,10 @@ LIST_EVENTS: dict[str, str | None] = {
 }
 #: Every event name the manager must look at for a resync.
 RESYNC_EVENTS = frozenset(LIST_EVENTS) | {"UserEvent"}
+#: The list each ``...Complete`` event closes.
+_COMPLETES = {"CoreShowChannelsComplete": "channels", "ParkedCallsComplete": "parked",
+              "QueueStatusComplete": "queue_entries",
+              "ConfbridgeListRoomsComplete": "conference_members"}
 #: List event names that are also live events: a list answer carries an ActionID.
 _ALSO_LIVE = frozenset({"ParkedCall"})
 _UP, _RINGING, _RING = 6, 5, 4
@@ -73,6 +78,8 @@ class ResyncLists:
     parked: tuple[Mapping[str, Any], ...] = ()
     queue_entries: tuple[Mapping[str, Any], ...] = ()
     conference_members: tuple[Mapping[str, Any], ...] = ()
+    #: the lists Asterisk answered in full (their ``...Complete`` event came)
+    answered: frozenset[str] = frozenset()
 
 
 class ResyncCollector:
@@ -86,7 +93,7 @@ class ResyncCollector:
 
     def __init__(self) -> None:
         self._lists: dict[str, list[Mapping[str, Any]]] = {}
-        self._channels_answered = False
+        self._answered: set[str] = set()
 
     def take(self, name: str, event: Mapping[str, Any]) -> ResyncLists | bool:
         """Consume ``event`` if it belongs to a resync.
@@ -103,20 +110,21 @@ class ResyncCollector:
         if name in _ALSO_LIVE and not event.get("ActionID"):
             return False
         target = LIST_EVENTS.get(name)
-        if name == "CoreShowChannelsComplete":
-            self._channels_answered = True
+        if name in _COMPLETES:
+            self._answered.add(_COMPLETES[name])
         if target is not None:
             self._lists.setdefault(target, []).append(event)
             if target == "channels":
-                self._channels_answered = True
+                self._answered.add(target)
         return True
 
     def _finish(self) -> ResyncLists | bool:
-        lists, answered = self._lists, self._channels_answered
-        self._lists, self._channels_answered = {}, False
-        if not answered:
+        lists, answered = self._lists, frozenset(self._answered)
+        self._lists, self._answered = {}, set()
+        if "channels" not in answered:
             return True
-        return ResyncLists(**{key: tuple(value) for key, value in lists.items()})
+        return ResyncLists(**{key: tuple(value) for key, value in lists.items()},
+                           answered=answered)
 
 
 def _state_of(entry: Mapping[str, Any]) -> int:
@@ -176,7 +184,7 @@ def resync_tracker(tracker: Tracker, entries: Sequence[Mapping[str, Any]],
         tracker: the server's state.
         entries: the CoreShowChannels answer, one mapping per channel.
         lists: the other list answers (parks, queue waiters, conference
-            members), passed on to the tracker if it keeps such state.
+            members): each answered list rebuilds that state of every call.
     """
     alive = {_uniqueid(entry): entry for entry in entries if _uniqueid(entry)}
     before = _peers_before(tracker)
@@ -184,9 +192,12 @@ def resync_tracker(tracker: Tracker, entries: Sequence[Mapping[str, Any]],
     for uniqueid, entry in alive.items():
         _update_channel(tracker, uniqueid, entry)
     _report_the_gap(tracker, alive, before)
-    restore = getattr(tracker, "restore_states", None)
-    if lists is not None and callable(restore):
-        restore(lists)
+    if lists is not None:
+        def answered(name: str, entries: tuple[Mapping[str, Any], ...]) -> Any:
+            return entries if name in lists.answered else None
+        restore_states(tracker, answered("parked", lists.parked),
+                       answered("queue_entries", lists.queue_entries),
+                       answered("conference_members", lists.conference_members))
 
 
 def _end_the_vanished(tracker: Tracker, alive: Mapping[str, Mapping[str, Any]]) -> None:

@@ -149,3 +149,57 @@ def test_a_resync_at_any_gap_never_raises_nor_ends_a_call_twice_and_marks_only_a
                            for r in marked), (flow, start, end)
                 if start == end:  # nothing missed: nothing observed after a gap
                     assert not marked, (flow, start, end)
+
+
+def test_parks_queue_waits_and_conferences_seen_by_a_resync_rebuild_the_snapshot():
+    from cacofonisk.testing.scenarios import Ids
+
+    ids = Ids(system="st")
+    calls = [build("answered", "ami2", numbers=[a, b], ids=ids).events
+             for a, b in (("201", "202"), ("204", "205"), ("207", "208"))]
+    talking = [e for events in calls for e in events[:index_of(events, "BridgeEnter", 1) + 1]]
+    a, b, c = (events[0] for events in calls)
+    while_away = [
+        {"Event": "ParkedCall", "ParkeeChannel": a["Channel"], "ParkeeUniqueid": a["Uniqueid"],
+         "ParkeeCallerIDNum": "201", "ParkeeCallerIDName": "Alice", "Parkinglot": "default",
+         "ParkingSpace": "701", "ParkingTimeout": "45", "ParkingDuration": "5",
+         "ParkerDialString": "PJSIP/202"},
+        {"Event": "QueueCallerJoin", "Channel": b["Channel"], "Uniqueid": b["Uniqueid"],
+         "CallerIDNum": "204", "Queue": "support", "Position": "1", "Count": "1"},
+        {"Event": "ConfbridgeJoin", "Conference": "900", "Channel": c["Channel"],
+         "Uniqueid": c["Uniqueid"], "CallerIDNum": "207", "CallerIDName": "Grace"},
+    ]
+    state = LogState()
+    for event in [*talking, *while_away]:
+        state.feed(event)
+    lists = [
+        *({"ActionID": "c", **chan, "Event": "CoreShowChannel"} for chan in state.channels.snapshot()),
+        {"Event": "CoreShowChannelsComplete", "ActionID": "c"},
+        *({"ActionID": "p", **e} for e in state.parked_calls()),
+        {"Event": "ParkedCallsComplete", "ActionID": "p"},
+        *({"ActionID": "q", **e} for e in state.queue_status()),
+        {"Event": "QueueStatusComplete", "ActionID": "q"},
+        *({"ActionID": "r", **e} for e in state.conference_rooms()),
+        {"Event": "ConfbridgeListRoomsComplete", "ActionID": "r"},
+        *({"ActionID": "m", **e} for e in state.conference_members("900") or []),
+        {"Event": "ConfbridgeListComplete", "ActionID": "m"},
+        {"Event": "UserEvent", "UserEvent": BARRIER_PREFIX + "1"}]
+    tap = Tap()
+    manager = ChannelManager(tap, strict=True)
+    for event in [*talking, *lists]:
+        manager.on_event(event)
+    views = {s.caller.number: s for s in manager.snapshot()}
+    park = views["201"].park
+    assert park is not None and (park.lot, park.space, park.parker.number) == ("default", "701", "202")
+    queue = views["204"].queue
+    assert queue is not None and (queue.queue, queue.position) == ("support", 1)
+    conference = views["207"].conference
+    assert conference is not None and conference.room == "900"
+    assert [m.number for m in conference.members] == ["207"]
+    assert views["201"].queue is None and views["204"].park is None
+    # a later resync whose lists no longer show them clears those states
+    empty = [e for e in lists if e["Event"] not in ("ParkedCall", "QueueEntry", "ConfbridgeList")]
+    for event in empty:
+        manager.on_event(event)
+    assert all(s.park is None and s.queue is None and s.conference is None
+               for s in manager.snapshot())

@@ -220,6 +220,7 @@ async def test_a_resync_asks_parks_queues_and_conferences_and_a_refusal_is_logge
             for resyncs in (1, 2):  # two reconnects, two resyncs
                 await srv.drop_connections()
                 await tap.until(lambda: tap.barriers == resyncs)
+            views = {s.caller.number: s for s in runner.snapshot()}
             srv.resume()
             await tap.until(lambda: sum(r.HOOK == "on_hangup" for r in tap.records) == 3)
     asked = srv.actions
@@ -233,3 +234,7 @@ async def test_a_resync_asks_parks_queues_and_conferences_and_a_refusal_is_logge
     assert [e["ParkingSpace"] for e in parked] == ["701", "701"]
     assert [(e["Conference"], e["CallerIDNum"]) for e in members] == [("900", "207")] * 2
     assert [r.HOOK for r in tap.records].count("on_hangup") == 3
+    assert set(views) == {"201", "204", "207"} and all(v.server == "pbx" for v in views.values())
+    assert views["201"].park is not None and views["201"].park.space == "701"
+    assert views["204"].queue is not None  # seen live; QueueStatus was refused
+    assert views["207"].conference is not None and views["207"].conference.room == "900"

@@ -84,6 +84,18 @@ class AmiRunner:
         reconnects."""
         return {link.name: link.health() for link in self._links}
 
+    def snapshot(self) -> tuple[Any, ...]:
+        """What is happening now on every server: the ``CallSnapshot`` of
+        each call in flight (``ChannelManager.snapshot()``), servers in the
+        order given. A manager without ``snapshot`` (a 2017 subclass may
+        lack it) contributes nothing. Call it from the runner's loop."""
+        found: list[Any] = []
+        for manager in self.channel_managers:
+            snapshot = getattr(manager, "snapshot", None)
+            if callable(snapshot):
+                found.extend(snapshot())
+        return tuple(found)
+
     def run(self) -> None:
         """Connect to every server and follow them until SIGINT/SIGTERM or
         ``stop()``; then close the connections and the reporter."""
