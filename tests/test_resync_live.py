@@ -238,3 +238,57 @@ async def test_a_resync_asks_parks_queues_and_conferences_and_a_refusal_is_logge
     assert views["201"].park is not None and views["201"].park.space == "701"
     assert views["204"].queue is not None  # seen live; QueueStatus was refused
     assert views["207"].conference is not None and views["207"].conference.room == "900"
+
+
+async def _cli(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
+    import os
+    import sys
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cacofonisk", *args,
+        env={**os.environ, **(env or {})},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
+async def test_listen_record_across_a_reconnect_then_replay_prints_what_listen_printed(
+        tmp_path: Path) -> None:
+    import signal
+
+    events, start, end = three_calls()
+    record = tmp_path / "across.json"
+    async with AmiTestServer(events, secret=SECRET) as srv:
+        srv.pause(after=start)
+        proc = await _cli("listen", "--host", f"tcp://u@{srv.host}:{srv.port}?name=pbx",
+                          "--format", "jsonl", "--record", str(record),
+                          env={"CACOFONISK_AMI_PASSWORD": SECRET})
+        assert proc.stdout is not None
+        printed: list[dict[str, Any]] = []
+
+        async def read_until(done: Callable[[], bool]) -> None:
+            async with asyncio.timeout(TIMEOUT):
+                while not done():
+                    printed.append(json.loads(await proc.stdout.readline()))
+
+        # B's answer is the last record of what came before the gap
+        await read_until(lambda: any(p["event"] == "on_up" for p in printed))
+        await srv.drop_connections()
+        srv.skip(end - start)
+        async with asyncio.timeout(TIMEOUT):
+            while srv.actions.count("UserEvent") < 1:  # its barrier: the lists were read
+                await asyncio.sleep(0.01)
+        srv.resume()
+        await read_until(lambda: sum(p["event"] == "on_hangup" for p in printed) == 3)
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+    assert proc.returncode == 0, err.decode()
+    live = [*printed, *(json.loads(line) for line in out.decode().splitlines())]
+    assert sum(item["event"] == "on_hangup" for item in live) == 3
+    assert any(item["after_gap"] for item in live)
+    replay = await _cli("replay", "--format", "jsonl", str(record))
+    again, err = await asyncio.wait_for(replay.communicate(), TIMEOUT)
+    assert replay.returncode == 0, err.decode()
+    replayed = [json.loads(line) for line in again.decode().splitlines()]
+
+    def without_server(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in item.items() if k != "server"} for item in items]
+
+    assert without_server(replayed) == without_server(live)
