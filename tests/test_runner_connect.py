@@ -87,6 +87,9 @@ async def test_nothing_listening_says_retrying_with_the_reason_and_counts_failur
     assert len(said) >= 3
     assert all("connection refused" in line for line in said), said
     assert not any("server 'pbx': server" in line for line in said)  # no repeated prefix
+    from cacofonisk.commands.listen import format_health
+    assert f"connect_failures={figures['connect_failures']}" in format_health(
+        {"pbx": figures})
 
 
 @pytest.mark.parametrize("greeting,expected", [

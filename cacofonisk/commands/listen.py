@@ -378,7 +378,8 @@ def build_reporter(fmt: str, record: str | None, show_server: bool,
 
 
 def format_health(health: Mapping[str, Mapping[str, Any]]) -> str:
-    """One line per server: connected, lag, age of the last event, calls, reconnects."""
+    """One line per server: connected, lag, age of the last event, calls,
+    reconnects, and failed connection attempts when there were any."""
     def seconds(figures: Mapping[str, Any], key: str) -> str:
         value = figures.get(key)
         return "-" if value is None else f"{value:.3f}s"
@@ -389,7 +390,9 @@ def format_health(health: Mapping[str, Mapping[str, Any]]) -> str:
                      f"lag={seconds(figures, 'lag')} "
                      f"last_event={seconds(figures, 'last_event_age')} "
                      f"calls={figures.get('calls_in_flight')} "
-                     f"reconnects={figures.get('reconnects')}")
+                     f"reconnects={figures.get('reconnects')}"
+                     + (f" connect_failures={figures['connect_failures']}"
+                        if figures.get("connect_failures") else ""))
     return "\n".join(lines)
 
 

@@ -422,5 +422,5 @@ async def serve_forever(events: EventSource, username: str = "u", secret: str = 
 
 
 # Re-exported: these lived here before the split and tests import them from here.
-__all__ = ["AMI1_VERSION", "AMI_VERSION", "BANNER", "EOL", "AmiTestServer", "ChannelTracker", "EventSource",
-           "format_block", "load_events", "serve_forever"]
+__all__ = ["AMI1_VERSION", "AMI_VERSION", "BANNER", "EOL", "AmiTestServer", "ChannelTracker",
+           "EventSource", "format_block", "load_events", "serve_forever"]
