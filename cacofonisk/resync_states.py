@@ -36,12 +36,12 @@ def restore_states(tracker: Tracker, parked: Sequence[Mapping[str, Any]] | None,
     """
     now = tracker.timestamp
     if parked is not None:
-        found = _by_call(tracker, parked, "ParkeeUniqueid")
+        found = _by_call(tracker, parked, "Parkee")
         for call in _live(tracker):
             entry = found.get(call.call_id)
             call.view.park = None if entry is None else _park(entry, now)
     if queue_entries is not None:
-        found = _by_call(tracker, queue_entries, "Uniqueid")
+        found = _by_call(tracker, queue_entries, "")
         for call in _live(tracker):
             entry = found.get(call.call_id)
             call.view.queue = None if entry is None else QueueState(
@@ -51,7 +51,7 @@ def restore_states(tracker: Tracker, parked: Sequence[Mapping[str, Any]] | None,
             if anchor is not None:
                 anchor.queue = "" if entry is None else str(entry.get("Queue", ""))
     if members is not None:
-        found = _by_call(tracker, members, "Uniqueid")
+        found = _by_call(tracker, members, "")
         for call in _live(tracker):
             entry = found.get(call.call_id)
             call.view.conference = None if entry is None else (
@@ -63,11 +63,16 @@ def _live(tracker: Tracker) -> list[Call]:
 
 
 def _by_call(tracker: Tracker, entries: Sequence[Mapping[str, Any]],
-             key: str) -> dict[str, Mapping[str, Any]]:
-    """Entries by the id of the call their channel is in."""
+             prefix: str) -> dict[str, Mapping[str, Any]]:
+    """Entries by the id of the call their channel is in (found by Uniqueid,
+    else by channel name: AMI 1.x list entries may carry only the name)."""
     out: dict[str, Mapping[str, Any]] = {}
     for entry in entries:
-        channel = tracker.channels.find(str(entry.get(key) or entry.get("Uniqueid") or ""), None)
+        uniqueid = str(entry.get(f"{prefix}Uniqueid") or entry.get("Uniqueid") or "")
+        name = str(entry.get(f"{prefix}Channel") or entry.get("Channel") or "")
+        channel = tracker.channels.find(uniqueid, None) if uniqueid else None
+        if channel is None and name:
+            channel = tracker.channels.find(None, name)
         caller = caller_of(channel) if channel is not None else None
         if caller is not None:
             out.setdefault(caller.uniqueid, entry)
@@ -76,13 +81,17 @@ def _by_call(tracker: Tracker, entries: Sequence[Mapping[str, Any]],
 
 def _park(entry: Mapping[str, Any], now: float | None) -> ParkState:
     since = _ago(now, entry.get("ParkingDuration"))
-    timeout = _int(entry.get("ParkingTimeout"))
+    timeout = _int(entry.get("ParkingTimeout") or entry.get("Timeout"))  # 2+ / 1.x
     dial_string = str(entry.get("ParkerDialString") or "")
     parker = _caller_id(entry, "Parker")
     if parker.number is None and dial_string:
         parker = CallerId(number=dial_string.rsplit("/", 1)[-1] or None, is_public=True)
-    return ParkState(lot=str(entry.get("Parkinglot", "")), space=str(entry.get("ParkingSpace", "")),
-                     parked=_caller_id(entry, "Parkee"), parker=parker, since=since,
+    parked = _caller_id(entry, "Parkee")
+    if parked.number is None and not parked.name:
+        parked = _caller_id(entry, "")  # 1.x: CallerIDNum / CallerIDName
+    space = entry.get("ParkingSpace") or entry.get("Exten") or ""
+    return ParkState(lot=str(entry.get("Parkinglot", "")), space=str(space),
+                     parked=parked, parker=parker, since=since,
                      until=None if since is None or timeout is None else since + timeout)
 
 

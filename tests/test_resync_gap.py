@@ -203,3 +203,20 @@ def test_parks_queue_waits_and_conferences_seen_by_a_resync_rebuild_the_snapshot
         manager.on_event(event)
     assert all(s.park is None and s.queue is None and s.conference is None
                for s in manager.snapshot())
+
+
+def test_an_ami1_park_list_entry_is_matched_by_its_channel_name():
+    events = build("answered", "ami1").events
+    settled = len(events) - 8  # talking, before the hangups
+    resync = resync_events(events[:settled])
+    caller = events[0]
+    park_list = [{"Event": "ParkedCall", "ActionID": "p", "Exten": "701",
+                  "Channel": caller["Channel"], "From": "SIP/150010002-00000001",
+                  "Timeout": "40", "CallerIDNum": "201", "CallerIDName": "Alice"},
+                 {"Event": "ParkedCallsComplete", "ActionID": "p"}]
+    tap = Tap()
+    manager = ChannelManager(tap, strict=True)
+    for event in [*events[:settled], *resync[:-1], *park_list, resync[-1]]:
+        manager.on_event(event)
+    (view,) = [s for s in manager.snapshot() if s.caller.number == "201"]
+    assert view.park is not None and (view.park.space, view.park.parked.number) == ("701", "201")
