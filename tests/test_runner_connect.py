@@ -165,6 +165,17 @@ async def test_the_banner_declares_the_dialect_before_any_event(banner, dialect)
     assert Declared.declared == [dialect] and manager.dialect == dialect
 
 
+@pytest.mark.parametrize("version,dialect", [("1.1", "ami1"), ("5.0.0", "ami2")])
+async def test_a_banner_without_version_lets_core_settings_declare_the_dialect(version, dialect):
+    Declared.declared = []
+    events = list(build("answered", "ami2").events)
+    async with AmiTestServer(events, secret=SECRET, banner=version, bare_banner=True) as srv:
+        runner = AmiRunner(config(srv.port), BaseReporter(), channel_manager=Declared, **FAST)
+        async with running(runner):
+            await eventually(lambda: bool(Declared.declared) and srv.finished.is_set())
+    assert "CoreSettings" in srv.actions and Declared.declared == [dialect]
+
+
 @pytest.mark.parametrize("value,wrong", [
     ({"host": "h", "username": "u", "password": "p", "hostname": "x"}, "'hostname'"),
     ({"host": "h", "username": "u", "pasword": "p", "password": "p"}, "'pasword'"),

@@ -7,7 +7,7 @@ AMI events, as FileRunner reads it) to every client that logs in, and
 answers the handful of actions a listener needs, the way Asterisk does:
 
     Login (plain Secret, or AuthType MD5 after a Challenge), Challenge,
-    Logoff, Ping, Events, Filter, UserEvent, and the lists a resync reads:
+    Logoff, Ping, Events, Filter, UserEvent, CoreSettings, and the lists a resync reads:
     CoreShowChannels, ParkedCalls, QueueStatus, ConfbridgeListRooms,
     ConfbridgeList.
 
@@ -34,20 +34,17 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
-from ..events import AMI1_ONLY
 from .ami_lists import ChannelTracker, LogState, list_answer
 from .ami_session import Replay, Session
-from .ami_wire import EOL, AmiAction, EventSource, format_block, load_events
+from .ami_wire import (AMI1_VERSION, AMI_VERSION, EOL, AmiAction, EventSource, ami_version_of,
+                       format_block, load_events)
 
 log = logging.getLogger(__name__)
 
-#: The AMI version in the banner of an Asterisk 13 and later.
-AMI_VERSION = "5.0.0"
-#: The AMI version in the banner of an Asterisk 1.8.
-AMI1_VERSION = "1.1"
+#: The banner of an Asterisk 13 and later (the server sends its own ``banner``).
 BANNER = f"Asterisk Call Manager/{AMI_VERSION}\r\n".encode()
 
 
@@ -70,6 +67,9 @@ class AmiTestServer:
             and later; '1.1' to '1.3': Asterisk 1.8 to 11). By default the
             log's own: '1.1' for a log of AMI 1 events (no Linkedid header,
             1.x-only event names), else '5.0.0'; a runner trusts the banner.
+            ``CoreSettings`` answers it as ``AMIversion`` too.
+        bare_banner: announce no version (``Asterisk Call Manager/``), so a
+            client must ask ``CoreSettings``.
         refuse: action names answered 'Permission denied' (a manager user
             without the privilege, or a module not loaded).
     """
@@ -78,6 +78,7 @@ class AmiTestServer:
                  host: str = "127.0.0.1", port: int = 0, rate: float | None = None,
                  start_paused: bool = False, resume: bool = True,
                  restamp: bool = False, banner: str | None = None,
+                 bare_banner: bool = False,
                  refuse: Iterable[str] = ()) -> None:
         self.events = load_events(events)
         self.username = username
@@ -87,7 +88,8 @@ class AmiTestServer:
         self.rate = rate if rate and rate > 0 else None
         self.resume_enabled = resume
         self.restamp = restamp
-        self.banner = banner or _version_of(self.events)
+        self.banner = banner or ami_version_of(self.events)
+        self.bare_banner = bare_banner
         self.refused = frozenset(name.lower() for name in refuse)
         #: Usernames of the successful logins, in order.
         self.logins: list[str] = []
@@ -269,6 +271,13 @@ class AmiTestServer:
         session.respond(action, "Success", Ping="Pong", Timestamp=f"{time.time():.6f}")
         return True
 
+    async def _core_settings(self, session: Session, action: AmiAction) -> bool:
+        major = self.banner.partition(".")[0]
+        asterisk = "22.10.1" if major.isdigit() and int(major) >= 2 else "11.25.3"
+        session.respond(action, "Success", AMIversion=self.banner, AsteriskVersion=asterisk,
+                        SystemName="testami")
+        return True
+
     async def _events(self, session: Session, action: AmiAction) -> bool:
         session.events_on = action.get("eventmask", "on").lower() != "off"
         session.respond(action, "Success", Events="On" if session.events_on else "Off")
@@ -299,13 +308,7 @@ class AmiTestServer:
         if isinstance(answer, str):
             session.respond(action, "Error", Message=answer)
             return True
-        message, complete, entries = answer
-        session.respond(action, "Success", EventList="start", Message=message)
-        action_id = {"ActionID": action.get("ActionID")} if action.get("ActionID") else {}
-        for entry in entries:
-            session.write(format_block({**entry, **action_id}))
-        session.write(format_block({"Event": complete, **action_id, "EventList": "Complete",
-                                    "ListItems": str(len(entries))}))
+        session.send_list(action, *answer)
         return True
 
     async def _user_event(self, session: Session, action: AmiAction) -> bool:
@@ -381,20 +384,12 @@ class AmiTestServer:
         self._waiters = still
 
 
-def _version_of(events: list[Mapping[str, Any]]) -> str:
-    """The AMI version an Asterisk that sent ``events`` would announce."""
-    if any("Linkedid" in event for event in events):
-        return AMI_VERSION
-    if any(event.get("Event") in AMI1_ONLY for event in events):
-        return AMI1_VERSION
-    return AMI_VERSION
-
-
 _ACTIONS = {
     "login": AmiTestServer._login,
     "challenge": AmiTestServer._challenge,
     "logoff": AmiTestServer._logoff,
     "ping": AmiTestServer._ping,
+    "coresettings": AmiTestServer._core_settings,
     "events": AmiTestServer._events,
     "filter": AmiTestServer._filter,
     "coreshowchannels": AmiTestServer._list_action,

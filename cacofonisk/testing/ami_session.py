@@ -46,7 +46,8 @@ class Session:
         self.replay_task: asyncio.Task[None] | None = None
 
     async def serve(self) -> None:
-        self.writer.write(f"Asterisk Call Manager/{self.server.banner}\r\n".encode())
+        version = "" if self.server.bare_banner else self.server.banner
+        self.writer.write(f"Asterisk Call Manager/{version}\r\n".encode())
         while not self.writer.is_closing():
             action = await self._read_action()
             if action is None:
@@ -81,6 +82,17 @@ class Session:
             headers["ActionID"] = action.get("ActionID")
         headers.update(fields)
         self.write(format_block(headers, first="Response"))
+
+    def send_list(self, action: AmiAction, message: str, complete: str,
+                  entries: list[dict[str, str]]) -> None:
+        """Answer a list action as Asterisk does: a Success response, one
+        event per entry, then the ``complete`` event, all with the ActionID."""
+        self.respond(action, "Success", EventList="start", Message=message)
+        action_id = {"ActionID": action.get("ActionID")} if action.get("ActionID") else {}
+        for entry in entries:
+            self.write(format_block({**entry, **action_id}))
+        self.write(format_block({"Event": complete, **action_id, "EventList": "Complete",
+                                 "ListItems": str(len(entries))}))
 
     def send_event(self, event: Mapping[str, Any]) -> None:
         """Send one event if the client asked for events and its filters allow."""

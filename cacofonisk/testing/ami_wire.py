@@ -12,7 +12,13 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..events import AMI1_ONLY
+
 EOL = "\r\n"
+#: The AMI version in the banner of an Asterisk 13 and later.
+AMI_VERSION = "5.0.0"
+#: The AMI version in the banner of an Asterisk 1.8.
+AMI1_VERSION = "1.1"
 
 #: What the server accepts as an event log: the events, or a JSON file path.
 EventSource = Sequence[Mapping[str, Any]] | str | os.PathLike[str]
@@ -74,4 +80,13 @@ class AmiAction:
         return self._lower.get(key.lower(), default)
 
 
-__all__ = ["AmiAction", "EOL", "EventSource", "format_block", "get_field", "load_events"]
+def ami_version_of(events: list[Mapping[str, Any]]) -> str:
+    """The AMI version an Asterisk that sent ``events`` would announce."""
+    if any("Linkedid" in event for event in events):
+        return AMI_VERSION
+    if any(event.get("Event") in AMI1_ONLY for event in events):
+        return AMI1_VERSION
+    return AMI_VERSION
+
+
+__all__ = ["AMI1_VERSION", "AMI_VERSION", "ami_version_of", "AmiAction", "EOL", "EventSource", "format_block", "get_field", "load_events"]
