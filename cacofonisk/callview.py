@@ -72,17 +72,11 @@ class CallView:
             state_changed: the record moved the call machine to another state.
             first: it is the call's first reported event.
         """
-        stamp = record.timestamp
         if first:
-            self.began = self.state_since = stamp
+            self.began = self.state_since = record.timestamp
         elif state_changed:
-            self.state_since = stamp
-        caller = getattr(record, "caller", None)
-        if caller is not None:
-            self.caller = caller
-        if hasattr(record, "to_number"):
-            self.to_number = record.to_number
-        handler = _FOLD.get(type(record))
+            self.state_since = record.timestamp
+        handler = _FOLD.get(record.__class__)
         if handler is not None:
             handler(self, record)
 
@@ -95,40 +89,54 @@ def _remove(targets: tuple[CallerId, ...], gone: tuple[CallerId, ...]) -> tuple[
     return tuple(left)
 
 
+def _parties(view: CallView, record: Any) -> None:
+    """Every record folded here names the caller and the number it dialled."""
+    view.caller = record.caller
+    view.to_number = record.to_number
+
+
 def _b_dial(view: CallView, record: Any) -> None:
+    _parties(view, record)
     view.targets = view.targets + tuple(t for t in record.targets if t not in view.targets)
 
 
 def _b_dial_end(view: CallView, record: Any) -> None:
+    _parties(view, record)
     view.targets = _remove(view.targets, record.targets)
 
 
 def _up(view: CallView, record: Any) -> None:
+    _parties(view, record)
     view.callee = record.callee
     view.targets = ()
 
 
 def _warm(view: CallView, record: Any) -> None:
+    view.caller = record.caller  # the transferee leads the call now
     view.callee = record.destination
     view.targets = ()
 
 
 def _cold(view: CallView, record: Any) -> None:
+    _parties(view, record)
     view.callee = None
     view.targets = tuple(record.targets)
 
 
 def _hold(view: CallView, record: Any) -> None:
+    _parties(view, record)
     held = view.callee if record.holder == view.caller else view.caller
     view.hold = HoldState(holder=record.holder, held=held or CallerId(),
                           since=record.timestamp)
 
 
 def _unhold(view: CallView, record: Any) -> None:
+    _parties(view, record)
     view.hold = None
 
 
 def _park(view: CallView, record: Any) -> None:
+    _parties(view, record)
     until = (record.timestamp + record.timeout
              if record.timestamp is not None and record.timeout is not None else None)
     view.park = ParkState(lot=record.lot, space=record.space, parked=record.parked,
@@ -137,28 +145,34 @@ def _park(view: CallView, record: Any) -> None:
 
 
 def _park_end(view: CallView, record: Any) -> None:
+    _parties(view, record)
     view.park = None
 
 
 def _queue_join(view: CallView, record: Any) -> None:
+    _parties(view, record)
     view.queue = QueueState(queue=record.queue, position=record.position,
                             since=record.timestamp)
 
 
 def _queue_leave(view: CallView, record: Any) -> None:
+    _parties(view, record)
     view.queue = None
 
 
 def _conference_join(view: CallView, record: Any) -> None:
+    _parties(view, record)
     view.conference = (record.room, record.party, record.timestamp)
     view.targets = ()  # nor does a transfer into a conference room
 
 
 def _conference_leave(view: CallView, record: Any) -> None:
+    _parties(view, record)
     view.conference = None
 
 
 _FOLD = {
+    calls.QueueCallerAbandon: _parties,
     calls.BDial: _b_dial, calls.BDialEnd: _b_dial_end, calls.Up: _up,
     calls.WarmTransfer: _warm, calls.ColdTransfer: _cold,
     calls.Hold: _hold, calls.Unhold: _unhold, calls.Park: _park, calls.ParkEnd: _park_end,

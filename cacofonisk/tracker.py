@@ -18,7 +18,7 @@ from typing import Any
 
 from . import calls
 from .callerid import CallerId
-from .callview import build_snapshot
+from .callview import CallView, build_snapshot
 from .snapshot import CallSnapshot
 from .bridges import Bridge
 from .errors import InvalidTransition
@@ -282,6 +282,15 @@ class Tracker:
         self.outbox.append((None, calls.UserEventCall(
             call_id=uniqueid or "", server=self.server, event_id="",
             timestamp=self.timestamp, name=name, event=raw)))
+
+    def call_view(self, call_id: str) -> CallView:
+        """The view of a call (made if new), for resync to restore what it finds.
+
+        Setting ``hold``, ``park``, ``queue`` or ``conference`` on it reports
+        nothing: it only changes what ``snapshot()`` shows, e.g. a parked
+        call found by ``ParkedCalls`` after a reconnect.
+        """
+        return self.calls.get_or_create(call_id).view
 
     def snapshot(self) -> tuple[CallSnapshot, ...]:
         """Every call in flight, as its reported call events describe it (``callview.py``)."""

@@ -37,9 +37,16 @@ from ..tracker import Tracker
 from .common import caller_of
 
 
-def _device_caller_id(dial_string: str) -> CallerId:
-    """A caller ID from a device name (``PJSIP/202`` -> number 202): the last resort."""
-    number = dial_string.rsplit("/", 1)[-1]
+def _device_caller_id(device: str) -> CallerId:
+    """A caller ID from a device or channel name: the last resort.
+
+    ``PJSIP/202`` (a ParkerDialString) and ``SIP/202-00000002`` (a 1.x
+    channel we never saw) both give number 202.
+    """
+    number = device.rsplit("/", 1)[-1]
+    head, dash, tail = number.rpartition("-")
+    if dash and head and len(tail) == 8 and all(c in "0123456789abcdef" for c in tail):
+        number = head
     return CallerId(number=number or None, is_public=True)
 
 
@@ -86,7 +93,7 @@ class StateRules:
             return
         channel.on_hold = True
         channel.hold_bridge = channel.bridge
-        lead = self._leader(channel)
+        lead = channel.hold_lead = self._leader(channel)
         self.tracker.hold(lead.uniqueid, lead.caller_id, lead.exten, channel.caller_id)
 
     def end_hold(self, channel: Channel) -> None:
@@ -95,7 +102,9 @@ class StateRules:
             return
         channel.on_hold = False
         channel.hold_bridge = None
-        lead = self._leader(channel)
+        lead, channel.hold_lead = channel.hold_lead, None
+        if lead is None or lead.uniqueid not in self.tracker.channels:
+            lead = self._leader(channel)
         self.tracker.unhold(lead.uniqueid, lead.caller_id, lead.exten, channel.caller_id)
 
     # -- queues -------------------------------------------------------------

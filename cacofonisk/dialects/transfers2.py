@@ -134,7 +134,13 @@ class TransferRules:
         if dest_type not in ("Threeway", "Fail"):
             self.end_hold(orig)
             self.end_hold(second)
-        if dest_type in ("Bridge", "Link"):
+        second_bridge = self.tracker.bridges.find(record.second_bridge)
+        if (dest_type in ("Bridge", "Link") and second_bridge is not None
+                and second_bridge.is_conference):
+            # into a conference room: no one party answered; the target is
+            # the room's extension, as for a transfer to an application
+            self._attended_to_app(record, orig, second)
+        elif dest_type in ("Bridge", "Link"):
             self._attended_to_bridge(record, orig, second)
         elif dest_type == "App" and record.dest_app == "Dial":
             self._blonde(record, orig, second)

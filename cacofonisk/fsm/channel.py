@@ -147,6 +147,9 @@ class Channel:
             cleared by ``dialects/states.py``.
         hold_bridge: 2+: the bridge the holder was in when it held (an
             aborted DTMF transfer brings it back there: the hold ends).
+        hold_lead: the caller's channel of the call the hold was reported
+            on: the unhold goes to the same call, even if the holder has
+            meanwhile started a call of its own (a DTMF atxfer).
         queue: the queue the caller waits in (QueueCallerJoin .. Leave).
         queue_outcome: how its queue wait ends, once known: 'answered'
             (a member answered), 'abandoned' (QueueCallerAbandon); '' else.
@@ -157,7 +160,7 @@ class Channel:
         "caller_id", "_custom", "fwd_local_bridge",
         "back_local_bridge", "back_dial", "fwd_dials", "linked", "bridge", "side",
         "is_originated", "marks", "dial_status", "hangup_requested_by",
-        "early_media", "resumed", "on_hold", "hold_bridge", "queue", "queue_outcome",
+        "early_media", "resumed", "on_hold", "hold_bridge", "hold_lead", "queue", "queue_outcome",
         "is_local", "is_relevant",
     )
 
@@ -191,6 +194,7 @@ class Channel:
         self.resumed = False
         self.on_hold = False
         self.hold_bridge: Bridge | None = None
+        self.hold_lead: Channel | None = None
         self.queue = ""
         self.queue_outcome = ""
 

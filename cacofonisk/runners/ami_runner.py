@@ -87,17 +87,11 @@ class AmiRunner:
         and failures_in_a_row (since the last login)."""
         return {link.name: link.health() for link in self._links}
 
-    def snapshot(self) -> tuple[Any, ...]:
-        """What is happening now on every server: the ``CallSnapshot`` of
-        each call in flight (``ChannelManager.snapshot()``), servers in the
-        order given. A manager without ``snapshot`` (a 2017 subclass may
-        lack it) contributes nothing. Call it from the runner's loop."""
-        found: list[Any] = []
-        for manager in self.channel_managers:
-            snapshot = getattr(manager, "snapshot", None)
-            if callable(snapshot):
-                found.extend(snapshot())
-        return tuple(found)
+    def snapshot(self) -> list[Any]:
+        """Every call in flight on every server: each manager's ``snapshot()``
+        (``cacofonisk.snapshot.CallSnapshot`` records), in host order."""
+        return [call for manager in self.channel_managers
+                for call in (manager.snapshot() if hasattr(manager, "snapshot") else ())]
 
     def run(self) -> None:
         """Connect to every server and follow them until SIGINT/SIGTERM or
