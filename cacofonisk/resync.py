@@ -63,6 +63,9 @@ _COMPLETES = {"CoreShowChannelsComplete": "channels", "ParkedCallsComplete": "pa
 #: List event names that are also live events: a list answer carries an ActionID.
 _ALSO_LIVE = frozenset({"ParkedCall"})
 _UP, _RINGING, _RING = 6, 5, 4
+#: Applications whose bridge is not a conversation between the channels in it.
+_NOT_CONVERSATIONS = frozenset({"ConfBridge", "MeetMe", "Park", "ParkedCall",
+                                "ParkAndAnnounce"})
 
 
 def is_barrier(event: Mapping[str, Any]) -> bool:
@@ -259,6 +262,8 @@ def _report_the_gap(tracker: Tracker, alive: Mapping[str, Mapping[str, Any]],
         if call is not None and call.is_final:
             continue
         state = call.state if call is not None else CallState.NEW
+        if _not_a_conversation(channel, entry):
+            continue  # a conference room or a parking lot: no one answered it
         talking = [p for p in peers.get(uniqueid, []) if p != uniqueid]
         if state is CallState.NEW:  # begun (or rung) while away
             _report_begun(tracker, channel, entry, alive, talking)
@@ -276,6 +281,15 @@ def _report_the_gap(tracker: Tracker, alive: Mapping[str, Mapping[str, Any]],
             tracker.cold_transfer(uniqueid, uniqueid, redirector, channel.caller_id,
                                   callee.number, [callee], after_gap=True)
             _report_up(tracker, channel, callee)
+
+
+def _not_a_conversation(channel: Channel, entry: Mapping[str, Any]) -> bool:
+    """In a ConfBridge room or parked: each party has its own call with the
+    PBX, so sharing a bridge is no answer nor transfer."""
+    bridge = channel.bridge
+    if bridge is not None and (bridge.is_conference or bridge.is_holding):
+        return True
+    return str(entry.get("Application", "")) in _NOT_CONVERSATIONS
 
 
 def _callee(entry: Mapping[str, Any], alive: Mapping[str, Mapping[str, Any]],

@@ -66,6 +66,9 @@ class ChannelTracker:
             chan["ApplicationData"] = get_field(event, "AppData")
         elif name == "BridgeEnter":
             chan["BridgeId"] = get_field(event, "BridgeUniqueid")
+        elif name == "ConfbridgeJoin":  # what CoreShowChannels shows for a member
+            chan["Application"] = "ConfBridge"
+            chan["ApplicationData"] = get_field(event, "Conference")
         elif name == "BridgeLeave":
             chan["BridgeId"] = ""
 
