@@ -181,6 +181,7 @@ class Ami2Rules(TransferRules, StateRules, Rules):
         if destination not in channel.fwd_dials:
             channel.fwd_dials.append(destination)
         destination.back_dial = channel
+        destination.was_dialed = True
         if not destination.is_local and destination.ami_state == AST_STATE_RINGING:
             self._b_ringing(destination)
 

@@ -128,6 +128,10 @@ class Channel:
             other half (``;1`` -> ``;2`` forward).
         back_dial: the channel that dials this one (set by Dial Begin /
             DialBegin / AgentCalled, cleared by DialEnd or hangup).
+        was_dialed: 2+: some channel dialed this one (a DialBegin with a
+            source); unlike ``back_dial`` it stays set after the DialEnd, so
+            a forward's or a queue's Local half is never taken for the
+            undialed Local of a DTMF consultation (``adopt_consultation``).
         fwd_dials: channels this one dials.
         linked: 1.x peers bridged to this one (Bridge Link); a tuple, empty
             for most channels.
@@ -159,7 +163,7 @@ class Channel:
         "uniqueid", "name", "linkedid", "state", "ami_state", "exten",
         "caller_id", "_custom", "fwd_local_bridge",
         "back_local_bridge", "back_dial", "fwd_dials", "linked", "bridge", "side",
-        "is_originated", "marks", "dial_status", "hangup_requested_by",
+        "is_originated", "was_dialed", "marks", "dial_status", "hangup_requested_by",
         "early_media", "resumed", "on_hold", "hold_bridge", "hold_lead", "queue", "queue_outcome",
         "is_local", "is_relevant",
     )
@@ -187,6 +191,7 @@ class Channel:
         self.bridge: Bridge | None = None
         self.side = ""
         self.is_originated = False
+        self.was_dialed = False
         self.marks = Marks()
         self.dial_status = ""
         self.hangup_requested_by = ""
