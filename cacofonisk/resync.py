@@ -215,6 +215,20 @@ def _end_the_vanished(tracker: Tracker, alive: Mapping[str, Mapping[str, Any]]) 
         tracker.forget(channel)
 
 
+def _created(now: float | None, duration: Any) -> float | None:
+    """When a channel first seen by a resync was created: now less its ``Duration``.
+
+    CoreShowChannel gives ``Duration: HH:MM:SS`` (how long the channel has
+    existed); None when either time is unknown, so the snapshot's ``began``
+    falls back to the call's first reported record.
+    """
+    parts = str(duration or "").strip().split(":")
+    if now is None or len(parts) != 3 or not all(part.isdigit() for part in parts):
+        return None
+    hours, minutes, seconds = (int(part) for part in parts)
+    return now - (hours * 3600 + minutes * 60 + seconds)
+
+
 def _update_channel(tracker: Tracker, uniqueid: str, entry: Mapping[str, Any]) -> None:
     known = tracker.channels.find(uniqueid, None)
     state = _state_of(entry)
@@ -224,6 +238,7 @@ def _update_channel(tracker: Tracker, uniqueid: str, entry: Mapping[str, Any]) -
             caller_id=_caller_id(entry) or CallerId(is_public=True),
             exten=str(entry.get("Exten", "")),
             linkedid=str(entry.get("Linkedid") or uniqueid),
+            created=_created(tracker.timestamp, entry.get("Duration")),
         )
         tracker.channels.add(known)
         if state == _UP:

@@ -120,28 +120,46 @@ class Tracker:
 
     # -- call events --------------------------------------------------------
 
-    def _report(self, call_id: str, cls: type[calls.CallEvent], **fields: Any) -> bool:
+    def _report(self, call_id: str, cls: type[calls.CallEvent], at: float | None = None,
+                **fields: Any) -> bool:
+        """Emit one record through the call machine and fold it into the call's view.
+
+        ``at``: the record's AMI time when it is not the current event's (a
+        ring held back for its dial burst: when that ringing began).
+        """
         call = self.calls.get_or_create(call_id)
         record = calls.BUILD[cls](call_id=call_id, server=self.server,
                                   event_id=f"{call_id}#{self.sequence}",
-                                  timestamp=self.timestamp, **fields)
+                                  timestamp=self.timestamp if at is None else at, **fields)
         before = call.state
         try:
             fire(CALL_MACHINE, call, cls.TRIGGER, record=record, outbox=self.outbox)
         except InvalidTransition as err:
             self.trace(str(err))
             return False
-        call.view.apply(record, call.state is not before, not call.seq)
+        if call.seq:
+            call.view.apply(record, call.state is not before)
+        else:
+            call.view.begin(record, self._created(call_id))
         call.seq += 1
         self.sequence += 1
         if call.is_final and call_id not in self.channels:
             self.calls.remove(call_id)
         return True
 
+    def _created(self, call_id: str) -> float | None:
+        """AMI time the call's caller channel (Uniqueid = call id) was created, if known."""
+        channel = self.channels.get(call_id)
+        return channel.created if channel is not None else None
+
     def b_dial(self, call_id: str, caller: CallerId, to_number: str | None,
-               targets: Sequence[CallerId], after_gap: bool = False) -> bool:
-        """Report that the B side rings (on_b_dial); ``after_gap``: seen by a resync."""
-        return self._report(call_id, calls.BDial, caller=caller, to_number=to_number,
+               targets: Sequence[CallerId], after_gap: bool = False,
+               at: float | None = None) -> bool:
+        """Report that the B side rings (on_b_dial); ``after_gap``: seen by a resync.
+
+        ``at``: when the ringing began, for a ring reported after its dial burst.
+        """
+        return self._report(call_id, calls.BDial, at, caller=caller, to_number=to_number,
                             targets=tuple(targets), after_gap=after_gap)
 
     def b_dial_end(self, call_id: str, caller: CallerId, to_number: str | None,
@@ -209,7 +227,7 @@ class Tracker:
         return self._report(call_id, calls.QueueCallerAbandon, caller=caller,
                             to_number=to_number, queue=queue)
 
-    # -- state hooks (API.md "State hooks") -----------------------------------
+    # -- state hooks (docs/state-hooks.md) ------------------------------------
 
     def _report_state(self, call_id: str, cls: type[calls.CallEvent], **fields: Any) -> bool:
         """Report a state happening of a call that is still in flight.
