@@ -22,8 +22,10 @@ The fold, record by record (times are the records' AMI timestamps):
 A call that ended (``Hangup``) or was merged into another by a transfer is
 not in the snapshot: the registry frees it.
 
-Resync (after a reconnect) may set ``hold``, ``park``, ``queue`` and
-``conference`` directly: they are plain attributes.
+Resync (after a reconnect) reports the parks, queue waits and conferences
+it finds as their state records (``after_gap``), folded here like any
+other; it then only refines their times from Asterisk's durations
+(``resync_states.py``).
 """
 from __future__ import annotations
 

@@ -11,11 +11,13 @@ What a resync reads (all answered before the barrier ``CacofoniskResyncDone-<hex
   channels exist now, their state, bridge, connected line and Linkedid;
 * ``ParkedCalls``, ``QueueStatus`` and ``ConfbridgeList``: parks, queue
   waiters and conference members, which rebuild each call's park, queue
-  and conference view (``resync_states.py``) when Asterisk answered them.
+  and conference (``resync_states.py``, reported as state events marked
+  ``after_gap``) when Asterisk answered them.
 
 What it reports (see ``resync_tracker``):
 
 * channels we tracked that are gone ended while we were away: their calls
+  first end their park, queue wait or conference (``end_states``), then
   end with their real reason ('completed' if they were answered, else
   'failed'), no cause, hangup_by ``unknown: ended while disconnected``;
 * what changed while we were away is reported as call events marked
@@ -39,7 +41,7 @@ import attrs
 from .callerid import CallerId
 from .fsm.call import CallState
 from .fsm.channel import Channel
-from .resync_states import restore_states
+from .resync_states import end_states, restore_states
 from .tracker import Tracker
 
 GONE_WHILE_AWAY = "unknown: ended while disconnected"
@@ -208,6 +210,7 @@ def _end_the_vanished(tracker: Tracker, alive: Mapping[str, Mapping[str, Any]]) 
         if channel.uniqueid in alive:
             continue
         if channel.side == "A" and channel.is_relevant and not channel.marks.hangup_reported:
+            end_states(tracker, channel.uniqueid)  # its park, queue wait, conference first
             reason = "completed" if channel.is_up else "failed"
             tracker.hangup(channel.uniqueid, channel.caller_id, channel.exten, reason,
                            hangup_by=GONE_WHILE_AWAY, dial_status=channel.dial_status)

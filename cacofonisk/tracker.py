@@ -232,6 +232,9 @@ class Tracker:
     def _report_state(self, call_id: str, cls: type[calls.CallEvent], **fields: Any) -> bool:
         """Report a state happening of a call that is still in flight.
 
+        Each state verb below takes ``after_gap``: True when a resync found
+        the state (or its end) after a gap instead of seeing it happen.
+
         A state event about a call that already ended (or that no channel
         anchors any more) is dropped: reporting it would start a call that
         nothing would ever free.
@@ -256,44 +259,49 @@ class Tracker:
                                   holder=holder)
 
     def park(self, call_id: str, caller: CallerId, to_number: str | None, parked: CallerId,
-             parker: CallerId, lot: str, space: str, timeout: float | None = None) -> bool:
+             parker: CallerId, lot: str, space: str, timeout: float | None = None,
+             after_gap: bool = False) -> bool:
         """Report that ``parked`` waits in a parking space (on_park)."""
         return self._report_state(call_id, calls.Park, caller=caller, to_number=to_number,
                                   parked=parked, parker=parker, lot=lot, space=space,
-                                  timeout=timeout)
+                                  timeout=timeout, after_gap=after_gap)
 
     def park_end(self, call_id: str, caller: CallerId, to_number: str | None,
                  parked: CallerId, reason: str, retriever: CallerId | None,
-                 lot: str = "", space: str = "") -> bool:
+                 lot: str = "", space: str = "", after_gap: bool = False) -> bool:
         """Report the end of a park (on_park_end)."""
         return self._report_state(call_id, calls.ParkEnd, caller=caller, to_number=to_number,
                                   parked=parked, reason=reason, retriever=retriever,
-                                  lot=lot, space=space)
+                                  lot=lot, space=space, after_gap=after_gap)
 
     def queue_join(self, call_id: str, caller: CallerId, to_number: str | None, queue: str,
-                   position: int) -> bool:
+                   position: int, after_gap: bool = False) -> bool:
         """Report that the caller waits in a queue (on_queue_join)."""
         return self._report_state(call_id, calls.QueueJoin, caller=caller,
-                                  to_number=to_number, queue=queue, position=position)
+                                  to_number=to_number, queue=queue, position=position,
+                                  after_gap=after_gap)
 
     def queue_leave(self, call_id: str, caller: CallerId, to_number: str | None, queue: str,
-                    reason: str, position: int | None = None) -> bool:
+                    reason: str, position: int | None = None,
+                    after_gap: bool = False) -> bool:
         """Report that the caller left a queue (on_queue_leave)."""
         return self._report_state(call_id, calls.QueueLeave, caller=caller,
                                   to_number=to_number, queue=queue, reason=reason,
-                                  position=position)
+                                  position=position, after_gap=after_gap)
 
     def conference_join(self, call_id: str, caller: CallerId, to_number: str | None,
-                        party: CallerId, room: str) -> bool:
+                        party: CallerId, room: str, after_gap: bool = False) -> bool:
         """Report that ``party`` entered a conference room (on_conference_join)."""
         return self._report_state(call_id, calls.ConferenceJoin, caller=caller,
-                                  to_number=to_number, party=party, room=room)
+                                  to_number=to_number, party=party, room=room,
+                                  after_gap=after_gap)
 
     def conference_leave(self, call_id: str, caller: CallerId, to_number: str | None,
-                         party: CallerId, room: str) -> bool:
+                         party: CallerId, room: str, after_gap: bool = False) -> bool:
         """Report that ``party`` left a conference room (on_conference_leave)."""
         return self._report_state(call_id, calls.ConferenceLeave, caller=caller,
-                                  to_number=to_number, party=party, room=room)
+                                  to_number=to_number, party=party, room=room,
+                                  after_gap=after_gap)
 
     def user_event(self, name: str, raw: Any, uniqueid: str | None) -> None:
         """Pass a dialplan UserEvent through (not a call transition)."""
@@ -302,11 +310,11 @@ class Tracker:
             timestamp=self.timestamp, name=name, event=raw)))
 
     def call_view(self, call_id: str) -> CallView:
-        """The view of a call (made if new), for resync to restore what it finds.
+        """The view of a call (made if new).
 
-        Setting ``hold``, ``park``, ``queue`` or ``conference`` on it reports
-        nothing: it only changes what ``snapshot()`` shows, e.g. a parked
-        call found by ``ParkedCalls`` after a reconnect.
+        Setting a field on it reports nothing: resync only refines the
+        times of a state it has just reported (a park's ``since`` from
+        Asterisk's ParkingDuration), never the state itself.
         """
         return self.calls.get_or_create(call_id).view
 

@@ -238,6 +238,11 @@ async def test_a_resync_asks_parks_queues_and_conferences_and_a_refusal_is_logge
     assert views["201"].park is not None and views["201"].park.space == "701"
     assert views["204"].queue is not None  # seen live; QueueStatus was refused
     assert views["207"].conference is not None and views["207"].conference.room == "900"
+    # seen live, then found again by both resyncs: reported once, never as after-gap
+    states = [r.HOOK for r in tap.records if r.HOOK in (
+        "on_park", "on_queue_join", "on_conference_join")]
+    assert sorted(states) == ["on_conference_join", "on_park", "on_queue_join"]
+    assert not [r.HOOK for r in tap.records if r.after_gap]
 
 
 async def _cli(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
