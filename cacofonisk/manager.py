@@ -1,7 +1,7 @@
 """ChannelManager: the error boundary between AMI events and reporter hooks.
 
-For each AMI event: ``reporter.trace_ami(event)``; detect the dialect;
-skip the event by name if no rule of that dialect uses it; parse it into
+For each AMI event: ``reporter.trace_ami(event)``; until the dialect is
+known, hold the event back (see "Dialect" below); skip the event by name if no rule of that dialect uses it; parse it into
 a record (the record type's ``from_ami``); let the dialect's handler
 apply it to the tracker; then drain the
 tracker's trace messages and call events to the reporter; finally
@@ -13,6 +13,13 @@ the event is dropped; any other exception is a bug, logged with its
 traceback and re-raised only with ``strict=True`` (tests). A reporter hook
 that raises is logged and reported, and the remaining hooks still run.
 Under panoramisk an exception here would drop the AMI connection.
+
+Dialect: given (``dialect=``), declared by the server (``declare_dialect``,
+which runners call at login), or decided from well-formed evidence
+(``dialects/evidence.py``: the first channel whose events agree on a
+dialect). Until then events are held back, in order, and applied once it
+is known; ``flush()``, ``resync()`` or ``HOLD_LIMIT`` waiting events apply
+them with the best guess (AMI 1 rules, as before, when nothing tells).
 """
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ from . import events as ami
 from .dialects.ami1 import Ami1Rules
 from .dialects.ami2 import Ami2Rules
 from .dialects.common import Rules
+from .dialects.evidence import DialectEvidence
 from .errors import CacofoniskError, ChannelGone, UnknownDialect
 from .fsm.call import Call
 from .fsm.channel import Channel
@@ -34,6 +42,10 @@ from .tracker import Tracker
 log = logging.getLogger(__name__)
 
 _DIALECTS: dict[str, type[Rules]] = {"ami1": Ami1Rules, "ami2": Ami2Rules}
+
+#: Events held back, at most, while the dialect is unknown; then they are
+#: applied with the best guess (a stream that never tells must not wait).
+HOLD_LIMIT = 256
 
 
 def _interesting(*rule_types: type[Rules]) -> frozenset[str]:
@@ -57,9 +69,11 @@ class ChannelManager:
         server: a name for the server, copied onto every call event.
         strict: re-raise unexpected exceptions (bugs) instead of only
             logging them. For tests.
-        dialect: 'ami1' or 'ami2' to force a dialect; by default it is
-            detected from the events themselves (``Linkedid`` headers and
-            event types that exist in only one dialect).
+        dialect: 'ami1' or 'ami2' to force a dialect; by default the
+            server declares it (``declare_dialect``) or it is decided from
+            well-formed events (``Linkedid`` headers and event types that
+            exist in only one dialect, confirmed by a second event about
+            the same channel); events wait until then.
     """
 
     #: Every AMI event name some rule consumes; others may be skipped.
@@ -73,9 +87,12 @@ class ChannelManager:
         self.server = server
         self.strict = strict
         self._tracker = Tracker(server)
-        self._forced = dialect is not None
         self._dialect = dialect or "ami1"
-        self._detected = self._forced
+        self._detected = dialect is not None
+        #: While the dialect is unknown: the events held back, and what they said.
+        self._pending: list[Mapping[str, Any]] = []
+        self._evidence = DialectEvidence()
+        self._releasing = False
         self._rules: Rules = _DIALECTS[self._dialect](self._tracker)
         #: event name -> (parser, handler, (header, value) that means "ignore")
         self._steps: dict[str, tuple[Any, Any, tuple[str, str] | None]] = {}
@@ -95,7 +112,7 @@ class ChannelManager:
 
     @property
     def dialect(self) -> str:
-        """'ami1' or 'ami2' once known ('unknown' before the first telling event)."""
+        """'ami1' or 'ami2' once known ('unknown' until declared or confirmed by the events)."""
         return self._dialect if self._detected else "unknown"
 
     @property
@@ -114,9 +131,9 @@ class ChannelManager:
         return list(self._tracker.bridges)
 
     def is_idle(self) -> bool:
-        """No channel, call or bridge is held: nothing leaks."""
+        """No channel, call or bridge is held, nor an event waiting for the dialect."""
         tracker = self._tracker
-        return not (len(tracker.channels) or len(tracker.calls) or len(tracker.bridges))
+        return not (self._pending or len(tracker.channels) or len(tracker.calls) or len(tracker.bridges))
 
     # -- input ---------------------------------------------------------------
 
@@ -127,7 +144,10 @@ class ChannelManager:
         it can: one table lookup tells whether the current dialect has a
         rule for the event (and whether the event is one the dialect
         ignores, ``Rules.IGNORE_WHEN``); only then is it parsed into its record.
+        Until the dialect is known, events are held back (``_hold``).
         """
+        if not self._detected and not self._releasing and self._held_back(event):
+            return
         if self._calls_trace_ami or "trace_ami" in self._reporter_attrs:
             try:
                 self._reporter.trace_ami(event)
@@ -141,8 +161,6 @@ class ChannelManager:
                 name = None
             if name.__class__ is not str:
                 name = ami.event_name(event)
-            if not self._detected and name in _PARSERS:
-                self._detect(name, event)
             step = self._steps.get(name)
             if step is not None and (step[2] is None or event.get(step[2][0]) != step[2][1]):
                 record = step[0](event)
@@ -175,17 +193,58 @@ class ChannelManager:
                        for record_type, handler in rules.handlers.items()}
         self._held = rules.held
 
-    def _detect(self, name: str, event: Mapping[str, Any]) -> None:
-        if self._detected:
-            return
-        if name in ami.AMI2_ONLY or "Linkedid" in event:
-            dialect = "ami2"
-        elif name in ami.AMI1_ONLY:
-            dialect = "ami1"
-        else:
-            return
-        self._use_dialect(dialect)
-        log.info("server %r speaks %s", self.server, dialect)
+    def _held_back(self, event: Mapping[str, Any]) -> bool:
+        """While the dialect is unknown: keep back an event a dialect would apply its own way.
+
+        The event is parsed here to learn what it says about its channel
+        (``DialectEvidence``). A channel's story (from its Newchannel on)
+        waits, and so does everything after it, to keep the stream's
+        order; the events are applied, each with its trace_ami and
+        on_event, once the dialect is known. Garbage, malformed events and
+        events about no channel of a story apply at once (no dialect
+        would keep anything of them).
+
+        Returns:
+            True if the event was taken (held, or applied with the rest).
+        """
+        try:
+            parser = _PARSERS.get(_name_of(event))
+            record = parser(event) if parser is not None else None
+        except Exception:  # noqa: BLE001 - malformed: no evidence; reported when applied
+            record = None
+        evidence = self._evidence
+        if not self._pending and (record is None or not evidence.concerns(record)):
+            if record is not None and record.EVENT not in self._steps:
+                self._tracker.trace(f"{record.EVENT} event about a channel we never saw, while "
+                                    f"the AMI dialect is not known yet: ignored")
+            return False
+        self._pending.append(event)
+        decided = evidence.observe(record, event) if record is not None else None
+        if decided is not None:
+            log.info("server %r speaks %s (from its events)", self.server, decided)
+            self._use_dialect(decided)
+            self._release()
+        elif len(self._pending) >= HOLD_LIMIT:
+            self._settle()
+        return True
+
+    def _settle(self) -> None:
+        """Apply the held events now, with the best guess of the dialect (or AMI 1 rules)."""
+        guess = self._evidence.best_guess()
+        if guess is not None and not self._detected:
+            log.info("server %r: guessing %s from unconfirmed events", self.server, guess)
+            self._use_dialect(guess)
+        self._release()
+
+    def _release(self) -> None:
+        """Apply the held events, in order, as if they came now."""
+        pending, self._pending = self._pending, []
+        self._releasing = True
+        try:
+            for event in pending:
+                self.on_event(event)
+        finally:
+            self._releasing = False
 
     def declare_dialect(self, name: str) -> None:
         """The server said which AMI it speaks: use that dialect from now on.
@@ -205,9 +264,10 @@ class ChannelManager:
         """
         if name not in _DIALECTS:
             raise UnknownDialect(name, tuple(sorted(_DIALECTS)))
-        self._forced = True
         self._use_dialect(name)
         log.info("server %r declared %s", self.server, name)
+        if self._pending:
+            self._release()
 
     def _use_dialect(self, name: str) -> None:
         """Switch to dialect ``name`` (reporting what the old rules held back)."""
@@ -215,7 +275,7 @@ class ChannelManager:
         if name == self._dialect and self._rules.NAME == name:
             return
         if self._held:
-            self.flush()
+            self._flush_rules()
         self._dialect = name
         self._rules = _DIALECTS[name](self._tracker)
         self._bind_rules()
@@ -228,8 +288,15 @@ class ChannelManager:
         that call shows the end. Runners call this when the stream has
         been quiet for a moment (AmiRunner) or has ended (FileRunner), so
         a quiet server does not delay an on_b_dial. The clock stays out of
-        the core: this is an explicit input.
+        the core: this is an explicit input. Events held back while the
+        dialect is unknown are applied first, with the best guess.
         """
+        if self._pending:
+            self._settle()
+        self._flush_rules()
+
+    def _flush_rules(self) -> None:
+        """Report what the current dialect's rules hold back for a dial burst."""
         try:
             self._rules.flush()
         except Exception as err:
@@ -252,6 +319,8 @@ class ChannelManager:
         are kept (no new on_b_dial/on_up) and marked as resumed; channels
         we did not know are added.
         """
+        if self._pending:
+            self._settle()
         try:
             resync_tracker(self._tracker, list(channels))
         except CacofoniskError as err:
