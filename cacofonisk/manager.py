@@ -11,7 +11,10 @@ Nothing raises out of ``on_event``: a ``CacofoniskError`` (malformed
 event, unknown channel ...) becomes a ``trace_msg`` and a log warning and
 the event is dropped; any other exception is a bug, logged with its
 traceback and re-raised only with ``strict=True`` (tests). A reporter hook
-that raises is logged and reported, and the remaining hooks still run.
+that raises is logged and reported, and the remaining hooks still run;
+with ``strict=True`` the first hook exception is then re-raised, unchanged,
+once the event is fully applied and every hook of it ran (so a test with a
+broken reporter fails, and the manager stays consistent).
 Under panoramisk an exception here would drop the AMI connection.
 
 Dialect: given (``dialect=``), declared by the server (``declare_dialect``,
@@ -24,6 +27,7 @@ them with the best guess (AMI 1 rules, as before, when nothing tells).
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -32,12 +36,12 @@ from .dialects.ami1 import Ami1Rules
 from .dialects.ami2 import Ami2Rules
 from .dialects.common import Rules
 from .dialects.evidence import DialectEvidence
-from .errors import CacofoniskError, ChannelGone, UnknownDialect
+from .errors import CacofoniskError, ChannelGone, MalformedEvent, UnknownDialect
 from .fsm.call import Call
 from .fsm.channel import Channel
 from .resync import resync_tracker
 from .reporters.base import BaseReporter, deliver
-from .tracker import Tracker
+from .tracker import MAX_CHANNEL_AGE, MAX_CHANNELS, Tracker
 
 log = logging.getLogger(__name__)
 
@@ -67,26 +71,37 @@ class ChannelManager:
         reporter: receives trace messages, call-event hooks and the raw
             events (see ``cacofonisk.reporters.BaseReporter``).
         server: a name for the server, copied onto every call event.
-        strict: re-raise unexpected exceptions (bugs) instead of only
-            logging them. For tests.
+        strict: re-raise unexpected exceptions (bugs), and exceptions of
+            the reporter's own hooks, instead of only logging them. For
+            tests: a hook's exception is re-raised once every hook of the
+            event ran.
         dialect: 'ami1' or 'ami2' to force a dialect; by default the
             server declares it (``declare_dialect``) or it is decided from
             well-formed events (``Linkedid`` headers and event types that
             exist in only one dialect, confirmed by a second event about
             the same channel); events wait until then.
+        max_channel_age: seconds (by AMI Timestamps) after which a channel
+            is taken for one whose Hangup was lost, and dropped with an
+            honest on_hangup; None: never. Default: a day.
+        max_channels: more channels held than this: the oldest is dropped
+            the same way; None: no bound. Default: 50,000.
     """
 
     #: Every AMI event name some rule consumes; others may be skipped.
     INTERESTING_EVENTS: frozenset[str] = frozenset(_PARSERS)
 
     def __init__(self, reporter: Any, *, server: str = "", strict: bool = False,
-                 dialect: str | None = None) -> None:
+                 dialect: str | None = None, max_channel_age: float | None = MAX_CHANNEL_AGE,
+                 max_channels: int | None = MAX_CHANNELS) -> None:
         if dialect is not None and dialect not in _DIALECTS:
             raise UnknownDialect(dialect, tuple(sorted(_DIALECTS)))
         self._reporter = reporter
         self.server = server
         self.strict = strict
-        self._tracker = Tracker(server)
+        self._tracker = Tracker(server, max_channel_age=max_channel_age,
+                                max_channels=max_channels)
+        #: strict: the first exception a reporter hook raised, re-raised at the end.
+        self._hook_error: Exception | None = None
         self._dialect = dialect or "ami1"
         self._detected = dialect is not None
         #: While the dialect is unknown: the events held back, and what they said.
@@ -172,9 +187,12 @@ class ChannelManager:
             log.debug("%s", err)  # Asterisk's normal late updates: not worth a trace
         except CacofoniskError as err:
             log.warning("%s", err)
+            tracker.counters["malformed_events" if isinstance(err, MalformedEvent)
+                             else "unplaced_events"] += 1
             tracker.trace(str(err))
         except Exception as err:  # a bug: report it, keep the connection alive
             log.exception("bug while applying %s event", _name_of(event))
+            tracker.counters["internal_errors"] += 1
             tracker.trace(f"internal error on {_name_of(event)} event: {err!r}")
             if self.strict:
                 self._drain()
@@ -182,7 +200,9 @@ class ChannelManager:
         if tracker.traces or tracker.outbox:
             self._drain()
         if self._calls_on_event or "on_event" in self._reporter_attrs:
-            self._call(self._reporter.on_event, event)
+            self._call("on_event", self._reporter.on_event, event)
+        if self._hook_error is not None:
+            self._raise_hook_error()
 
     def _bind_rules(self) -> None:
         """Index the current dialect's handlers by event name, with their parsers."""
@@ -240,11 +260,17 @@ class ChannelManager:
         """Apply the held events, in order, as if they came now."""
         pending, self._pending = self._pending, []
         self._releasing = True
+        first: Exception | None = None
         try:
             for event in pending:
-                self.on_event(event)
+                try:
+                    self.on_event(event)
+                except Exception as err:  # strict only: apply the rest, then re-raise
+                    first = first or err
         finally:
             self._releasing = False
+        if first is not None:
+            raise first
 
     def declare_dialect(self, name: str) -> None:
         """The server said which AMI it speaks: use that dialect from now on.
@@ -294,6 +320,8 @@ class ChannelManager:
         if self._pending:
             self._settle()
         self._flush_rules()
+        if self._hook_error is not None:
+            self._raise_hook_error()
 
     def _flush_rules(self) -> None:
         """Report what the current dialect's rules hold back for a dial burst."""
@@ -332,6 +360,76 @@ class ChannelManager:
                 self._drain()
                 raise
         self._drain()
+        if self._hook_error is not None:
+            self._raise_hook_error()
+
+    def server_restarted(self) -> None:
+        """Asterisk restarted: end every call from before it, honestly.
+
+        Channel names start again from 0 after a restart, so a call kept
+        from before would meet a new channel that reuses its name. Each
+        call in flight ends with on_hangup (``hangup_by`` 'unknown:
+        Asterisk restarted'), and channels, calls and bridges are freed.
+        The manager does this itself on a FullyBooted that follows a
+        Shutdown in the stream (a FullyBooted alone only marks a login);
+        a runner calls it when it learns of a restart some other way
+        (e.g. Asterisk's uptime went back at a reconnect).
+        """
+        if self._pending:
+            self._settle()
+        self._flush_rules()
+        try:
+            self._tracker.server_restarted()
+        except Exception as err:
+            log.exception("bug while ending the calls of a restarted server")
+            self._tracker.counters["internal_errors"] += 1
+            self._tracker.trace(f"internal error after a restart: {err!r}")
+            if self.strict:
+                self._drain()
+                raise
+        self._tracker.trace("Asterisk restarted: the calls from before it ended")
+        self._drain()
+        if self._hook_error is not None:
+            self._raise_hook_error()
+
+    def drop_channel(self, uniqueid: str, why: str) -> bool:
+        """Drop a channel Asterisk no longer has though its Hangup never came.
+
+        Its call, if it is a caller's, ends with an honest on_hangup
+        (``hangup_by`` ``'unknown: ' + why``); see ``Tracker.drop_channel``.
+        Counted in ``health_counters()['stale_channels_dropped']``.
+
+        Args:
+            uniqueid: the channel's Uniqueid.
+            why: what showed it is gone (e.g. 'not listed by CoreShowChannels').
+
+        Returns:
+            False if no such channel is held.
+        """
+        channel = self._tracker.channels.get(uniqueid)
+        if channel is None:
+            return False
+        self._tracker.drop_channel(channel, why)
+        self._drain()
+        if self._hook_error is not None:
+            self._raise_hook_error()
+        return True
+
+    def health_counters(self) -> dict[str, int]:
+        """What the manager dropped or refused so far (a new dict; runners add it to health()).
+
+        Keys: ``stale_channels_dropped`` (channels whose Hangup was lost,
+        dropped: name reused, too old, too many, restart, resync),
+        ``restarts_seen``, ``malformed_events`` (missing or bad headers),
+        ``unplaced_events`` (about channels or bridges never seen, steps a
+        machine refuses), ``hook_errors`` (reporter hooks that raised),
+        ``internal_errors`` (bugs), ``held_events`` (waiting for the
+        dialect to be known), ``channels``, ``calls`` and ``bridges`` held.
+        """
+        tracker = self._tracker
+        return {**tracker.counters, "held_events": len(self._pending),
+                "channels": len(tracker.channels), "calls": len(tracker.calls),
+                "bridges": len(tracker.bridges)}
 
     # -- output ----------------------------------------------------------------
 
@@ -346,26 +444,43 @@ class ChannelManager:
             for _call, record in outbox:
                 try:
                     deliver(reporter, record)
-                except Exception:
+                except Exception as err:
                     log.exception("reporter raised on %s", record.HOOK)
+                    self._note_hook_error(err)
                     self._safe_hook("trace_msg", f"reporter raised on {record.HOOK}; see the log")
 
     def _safe_hook(self, hook: str, *args: Any) -> None:
         method = getattr(self._reporter, hook, None)
         if method is not None:
-            self._call(method, *args)
+            self._call(hook, method, *args)
 
-    def _call(self, method: Any, *args: Any) -> None:
+    def _call(self, hook: str, method: Any, *args: Any) -> None:
+        """Call the reporter's ``hook`` (bound as ``method``); log and count what it raises."""
         try:
             method(*args)
         except Exception:  # noqa: BLE001 - logged by _hook_raised; a reporter bug must not stop us
-            self._hook_raised(getattr(method, "__name__", repr(method)))
+            self._hook_raised(hook)
 
     def _hook_raised(self, hook: str) -> None:
         """Log the reporter hook that just raised; say so through trace_msg (unless it was that)."""
         log.exception("reporter hook %s raised", hook)
+        err = sys.exc_info()[1]
+        if isinstance(err, Exception):
+            self._note_hook_error(err)
         if hook != "trace_msg":
             self._safe_hook("trace_msg", f"reporter hook {hook} raised; see the log")
+
+    def _note_hook_error(self, err: Exception) -> None:
+        """Count a hook's exception; in strict mode keep the first to re-raise."""
+        self._tracker.counters["hook_errors"] += 1
+        if self.strict and self._hook_error is None:
+            self._hook_error = err
+
+    def _raise_hook_error(self) -> None:
+        """strict: re-raise the first hook exception, now that every hook of the event ran."""
+        err, self._hook_error = self._hook_error, None
+        if err is not None:
+            raise err
 
 
 _BASE_NO_OPS = {BaseReporter.trace_ami, BaseReporter.on_event}

@@ -98,10 +98,20 @@ class ChannelRegistry:
             # keep the newest; amortised O(1) per channel, with plain dict stores
             self._gone = dict.fromkeys(list(gone)[-RECENTLY_GONE:])
 
+    def oldest(self) -> Channel | None:
+        """The channel registered first (dicts keep insertion order), or None."""
+        for channel in self._by_id.values():
+            return channel
+        return None
+
     def clear(self) -> None:
         """Forget every channel."""
         self._by_id.clear()
         self._by_name.clear()
+
+    def forget_gone(self) -> None:
+        """Forget the recently hung-up ids and names too (a restarted server reuses names)."""
+        self._gone.clear()
 
 
 class BridgeRegistry:

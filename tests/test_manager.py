@@ -338,7 +338,7 @@ def test_raising_reporter_hook_does_not_stop_the_other_hooks():
             self.log.append(("on_up", args))
             raise KeyError("another reporter bug")
 
-    manager, rec = run(simple_call(), Flaky(), strict=True)
+    manager, rec = run(simple_call(), Flaky())
     assert rec.hooks() == EXPECTED_HOOKS
     assert manager.is_idle()
     traces = rec.traces()
@@ -354,7 +354,7 @@ def test_raising_trace_ami_and_on_event_do_not_stop_processing():
         def on_event(self, event: Any) -> None:
             raise RuntimeError("on_event broke")
 
-    manager, rec = run(simple_call(), Noisy(), strict=True)
+    manager, rec = run(simple_call(), Noisy())
     assert rec.hooks() == EXPECTED_HOOKS
     assert any("trace_ami" in t for t in rec.traces())
     assert any("on_event" in t for t in rec.traces())

@@ -144,6 +144,8 @@ class Channel:
         resumed: found alive by a resync after a reconnect.
         on_hold: 2+: between Hold and Unhold.
         queue: the queue the caller waits in (QueueCallerJoin .. Leave).
+        created: AMI Timestamp of its Newchannel (None without
+            ``timestampevents``): how old it is, for ``Tracker.max_channel_age``.
     """
 
     __slots__ = (
@@ -152,6 +154,7 @@ class Channel:
         "back_local_bridge", "back_dial", "fwd_dials", "linked", "bridge", "side",
         "is_originated", "marks", "dial_status", "hangup_requested_by",
         "early_media", "resumed", "on_hold", "queue", "is_local", "is_relevant",
+        "created",
     )
 
     def __init__(self, uniqueid: str, name: str, *, ami_state: int = 0,
@@ -184,6 +187,7 @@ class Channel:
         self.resumed = False
         self.on_hold = False
         self.queue = ""
+        self.created: float | None = None
 
     @property
     def custom(self) -> dict[str, Any]:
