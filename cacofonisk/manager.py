@@ -27,7 +27,6 @@ them with the best guess (AMI 1 rules, as before, when nothing tells).
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -40,7 +39,7 @@ from .errors import CacofoniskError, ChannelGone, MalformedEvent, UnknownDialect
 from .fsm.call import Call
 from .fsm.channel import Channel
 from .resync import resync_tracker
-from .reporters.base import BaseReporter, deliver
+from .hook_delivery import HookDelivery, overridden
 from .tracker import MAX_CHANNEL_AGE, MAX_CHANNELS, Tracker
 
 log = logging.getLogger(__name__)
@@ -64,7 +63,7 @@ def _interesting(*rule_types: type[Rules]) -> frozenset[str]:
 _PARSERS = {name: ami.RECORD_TYPES[name].from_ami for name in _interesting(Ami1Rules, Ami2Rules)}
 
 
-class ChannelManager:
+class ChannelManager(HookDelivery):
     """Follows the channels and calls of ONE Asterisk server.
 
     Args:
@@ -116,8 +115,8 @@ class ChannelManager:
         # BaseReporter's no-op trace_ami/on_event are not called: two calls
         # saved per event. A hook set on the instance later is still seen.
         self._reporter_attrs: dict[str, Any] = getattr(reporter, "__dict__", {})
-        self._calls_trace_ami = _overridden(reporter, "trace_ami")
-        self._calls_on_event = _overridden(reporter, "on_event")
+        self._calls_trace_ami = overridden(reporter, "trace_ami")
+        self._calls_on_event = overridden(reporter, "on_event")
 
     def __repr__(self) -> str:
         return (f"<ChannelManager server={self.server!r} dialect={self.dialect} "
@@ -430,72 +429,6 @@ class ChannelManager:
         return {**tracker.counters, "held_events": len(self._pending),
                 "channels": len(tracker.channels), "calls": len(tracker.calls),
                 "bridges": len(tracker.bridges)}
-
-    # -- output ----------------------------------------------------------------
-
-    def _drain(self) -> None:
-        tracker = self._tracker
-        while tracker.traces or tracker.outbox:
-            traces, tracker.traces = tracker.traces, []
-            for msg in traces:
-                self._safe_hook("trace_msg", msg)
-            outbox, tracker.outbox = tracker.outbox, []
-            reporter = self._reporter
-            for _call, record in outbox:
-                try:
-                    deliver(reporter, record)
-                except Exception as err:
-                    log.exception("reporter raised on %s", record.HOOK)
-                    self._note_hook_error(err)
-                    self._safe_hook("trace_msg", f"reporter raised on {record.HOOK}; see the log")
-
-    def _safe_hook(self, hook: str, *args: Any) -> None:
-        method = getattr(self._reporter, hook, None)
-        if method is not None:
-            self._call(hook, method, *args)
-
-    def _call(self, hook: str, method: Any, *args: Any) -> None:
-        """Call the reporter's ``hook`` (bound as ``method``); log and count what it raises."""
-        try:
-            method(*args)
-        except Exception:  # noqa: BLE001 - logged by _hook_raised; a reporter bug must not stop us
-            self._hook_raised(hook)
-
-    def _hook_raised(self, hook: str) -> None:
-        """Log the reporter hook that just raised; say so through trace_msg (unless it was that)."""
-        log.exception("reporter hook %s raised", hook)
-        err = sys.exc_info()[1]
-        if isinstance(err, Exception):
-            self._note_hook_error(err)
-        if hook != "trace_msg":
-            self._safe_hook("trace_msg", f"reporter hook {hook} raised; see the log")
-
-    def _note_hook_error(self, err: Exception) -> None:
-        """Count a hook's exception; in strict mode keep the first to re-raise."""
-        self._tracker.counters["hook_errors"] += 1
-        if self.strict and self._hook_error is None:
-            self._hook_error = err
-
-    def _raise_hook_error(self) -> None:
-        """strict: re-raise the first hook exception, now that every hook of the event ran."""
-        err, self._hook_error = self._hook_error, None
-        if err is not None:
-            raise err
-
-
-_BASE_NO_OPS = {BaseReporter.trace_ami, BaseReporter.on_event}
-
-
-def _overridden(reporter: Any, hook: str) -> bool:
-    """Whether the reporter has its own ``hook`` (not BaseReporter's no-op).
-
-    A duck-typed reporter may provide hooks through ``__getattr__``.
-    """
-    method = getattr(type(reporter), hook, None)
-    if method is None:
-        return getattr(reporter, hook, None) is not None
-    return method not in _BASE_NO_OPS
-
 
 def _name_of(event: Mapping[str, Any]) -> str:
     try:
