@@ -35,7 +35,8 @@ from .dialects.ami1 import Ami1Rules
 from .dialects.ami2 import Ami2Rules
 from .dialects.common import Rules
 from .dialects.evidence import DialectEvidence
-from .errors import CacofoniskError, ChannelGone, MalformedEvent, UnknownDialect
+from .errors import (CacofoniskError, ChannelGone, ConfigurationError, MalformedEvent,
+                     UnknownDialect)
 from .fsm.call import Call
 from .fsm.channel import Channel
 from .resync import resync_tracker
@@ -94,6 +95,12 @@ class ChannelManager(HookDelivery):
                  max_channels: int | None = MAX_CHANNELS) -> None:
         if dialect is not None and dialect not in _DIALECTS:
             raise UnknownDialect(dialect, tuple(sorted(_DIALECTS)))
+        if max_channels is not None and max_channels < 1:
+            raise ConfigurationError(f"max_channels must be at least 1 (or None: no bound), "
+                                     f"not {max_channels!r}")
+        if max_channel_age is not None and not max_channel_age > 0:
+            raise ConfigurationError(f"max_channel_age must be a number of seconds above 0 "
+                                     f"(or None: no bound), not {max_channel_age!r}")
         self._reporter = reporter
         self.server = server
         self.strict = strict
