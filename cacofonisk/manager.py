@@ -342,9 +342,10 @@ class ChannelManager(HookDelivery):
             self._raise_hook_error()
 
     def _flush_rules(self) -> None:
-        """Report what the current dialect's rules hold back for a dial burst."""
+        """Report what the rules hold back for a dial burst; apply the channel bounds."""
         try:
             self._rules.flush()
+            self._tracker.bound_channels()
         except Exception as err:
             log.exception("bug while flushing")
             self._tracker.trace(f"internal error while flushing: {err!r}")

@@ -22,7 +22,7 @@ RECENTLY_GONE = 4096
 class ChannelRegistry:
     """Channels by Uniqueid and by current name, and the last hung-up Uniqueids."""
 
-    __slots__ = ("_by_id", "_by_name", "_gone", "get", "get_by_name")
+    __slots__ = ("_by_id", "_by_name", "_gone", "get", "get_by_name", "count")
 
     def __init__(self) -> None:
         self._by_id: dict[str, Channel] = {}
@@ -33,6 +33,8 @@ class ChannelRegistry:
         self.get: Callable[[str], Channel | None] = self._by_id.get
         #: The channel that now has this name, or None (the dict's ``get``).
         self.get_by_name: Callable[[str], Channel | None] = self._by_name.get
+        #: How many channels are held (the dict's ``__len__``: no Python frame).
+        self.count: Callable[[], int] = self._by_id.__len__
 
     def __len__(self) -> int:
         return len(self._by_id)

@@ -19,6 +19,7 @@ restarted (``server_restarted``), or when a resync does not list them.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,6 +43,9 @@ _CHANNEL_TABLE = CHANNEL_MACHINE.table
 #: Default bounds on channels whose Hangup never came (see ``Tracker``).
 MAX_CHANNEL_AGE = 24 * 3600.0
 MAX_CHANNELS = 50_000
+#: The age bound is checked every this many Newchannels (and at each flush):
+#: a look at the oldest channel costs more than the check of the count.
+AGE_CHECK_EVERY = 64
 
 #: The counters ``Tracker.counters`` starts with (all 0).
 COUNTERS = ("stale_channels_dropped", "restarts_seen", "malformed_events",
@@ -60,8 +64,12 @@ class Tracker:
         max_channel_age: a channel older than this (seconds, by the AMI
             Timestamps) is taken for one whose Hangup was lost and dropped;
             None: no age bound (and none without ``timestampevents``).
-        max_channels: more channels than this: the oldest is dropped;
-            None: no bound.
+            Checked every ``AGE_CHECK_EVERY`` Newchannels and at each flush.
+        max_channels: more channels than this: the oldest is dropped (at
+            the Newchannel that makes one too many); None: no bound.
+        channel_limit: ``max_channels`` as a number (sys.maxsize for None),
+            for the one comparison each Newchannel makes.
+        age_check_in: Newchannels left until the next age check.
         shutdown_seen: Asterisk sent Shutdown; the next FullyBooted means
             it restarted.
         counters: how many channels were dropped, restarts seen, events
@@ -80,6 +88,8 @@ class Tracker:
         self.sequence = 0
         self.max_channel_age = max_channel_age
         self.max_channels = max_channels
+        self.channel_limit = max_channels if max_channels is not None else sys.maxsize
+        self.age_check_in = AGE_CHECK_EVERY
         self.shutdown_seen = False
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
 
@@ -176,16 +186,19 @@ class Tracker:
     def bound_channels(self) -> None:
         """Drop the oldest channels while they break ``max_channel_age`` or ``max_channels``.
 
-        Called on each Newchannel: the oldest channel is the first the
-        registry holds, so one look is enough when nothing is to drop.
+        Called when a Newchannel makes one channel too many, every
+        ``AGE_CHECK_EVERY`` Newchannels and at each flush: the oldest
+        channel is the first the registry holds, so one look is enough
+        when nothing is to drop.
         """
+        self.age_check_in = AGE_CHECK_EVERY
         channels = self.channels
         limit, max_age, now = self.max_channels, self.max_channel_age, self.timestamp
         while True:
             oldest = channels.oldest()
             if oldest is None:
                 return
-            if limit is not None and len(channels) > limit:
+            if limit is not None and channels.count() > limit:
                 self.drop_channel(oldest, f"more than {limit} channels held (max_channels)")
             elif (max_age is not None and now is not None and oldest.created is not None
                   and now - oldest.created > max_age):

@@ -152,11 +152,13 @@ def test_the_call_after_a_lost_hangup_is_reported_as_a_fresh_manager_reports_it(
     assert after == [r.args() for r in fresh.records]
 
 
-def test_a_channel_older_than_max_channel_age_is_dropped_at_the_next_newchannel():
+def test_a_channel_older_than_max_channel_age_is_dropped_at_the_next_flush():
     ringing = _timed([e for e in _answered("old") if e["Event"] not in
                       ("Hangup", "BridgeEnter", "BridgeLeave")][:9], start=1000.0)
     late = _timed(_answered("new", numbers=("203", "204")), start=1000.0 + 3700)
     manager, reporter = _feed(ringing + late[:1], max_channel_age=3600)
+    assert _hangups(reporter) == []  # checked every AGE_CHECK_EVERY Newchannels, or:
+    manager.flush()
     assert [(h.call_id, h.hangup_by) for h in _hangups(reporter)] == [
         ("old-1600000000.0", "unknown: older than 3600 s (max_channel_age)")]
     assert [c.uniqueid for c in manager.channels] == ["new-1600000000.0"]
@@ -166,6 +168,7 @@ def test_channels_younger_than_max_channel_age_are_kept():
     ringing = _timed(_without_hangups(_answered("old")), start=1000.0)
     late = _timed(_answered("new", numbers=("203", "204")), start=1000.0 + 3599)
     manager, reporter = _feed(ringing + late[:1], max_channel_age=3600)
+    manager.flush()
     assert _hangups(reporter) == []
     assert len(manager.channels) == 3
 
@@ -265,3 +268,17 @@ def test_a_bound_that_would_drop_every_channel_is_refused_clearly(options):
 
     with pytest.raises(ConfigurationError, match="(or None: no bound)"):
         ChannelManager(reporter=RecordingReporter(), **options)
+
+
+def test_the_age_bound_is_also_checked_every_age_check_every_newchannels():
+    from cacofonisk.tracker import AGE_CHECK_EVERY
+
+    old = _timed([{"Event": "Newchannel", "Uniqueid": "old.1", "Channel": "PJSIP/old-1",
+                   "Linkedid": "old.1", "ChannelState": "0"}], start=1000.0)
+    young = _timed([{"Event": "Newchannel", "Uniqueid": f"y.{n}", "Channel": f"PJSIP/y-{n}",
+                     "Linkedid": f"y.{n}", "ChannelState": "0"}
+                    for n in range(AGE_CHECK_EVERY)], start=5000.0)
+    manager, _ = _feed(old + young[:AGE_CHECK_EVERY - 2], dialect="ami2", max_channel_age=3600)
+    assert "old.1" in {c.uniqueid for c in manager.channels}  # 63 Newchannels so far
+    manager.on_event(young[AGE_CHECK_EVERY - 2])
+    assert "old.1" not in {c.uniqueid for c in manager.channels}

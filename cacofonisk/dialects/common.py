@@ -220,7 +220,10 @@ class Rules:
         )
         channel.created = record.timestamp
         registry.add(channel)
-        self.tracker.bound_channels()
+        tracker = self.tracker
+        tracker.age_check_in -= 1
+        if tracker.age_check_in <= 0 or registry.count() > tracker.channel_limit:
+            tracker.bound_channels()
         return channel
 
     def on_new_callerid(self, record: ami.NewCallerid) -> None:
