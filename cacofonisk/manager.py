@@ -1,11 +1,11 @@
 """ChannelManager: the error boundary between AMI events and reporter hooks.
 
-For each AMI event: ``reporter.trace_ami(event)``; until the dialect is
-known, hold the event back (see "Dialect" below); skip the event by name if no rule of that dialect uses it; parse it into
-a record (the record type's ``from_ami``); let the dialect's handler
-apply it to the tracker; then drain the
-tracker's trace messages and call events to the reporter; finally
-``reporter.on_event(event)``.
+For each AMI event (once the dialect is known; until then events wait,
+see "Dialect" below): ``reporter.trace_ami(event)``; skip the event by
+name if no rule of that dialect uses it; parse it into a record (the
+record type's ``from_ami``); let the dialect's handler apply it to the
+tracker; then drain the tracker's trace messages and call events to the
+reporter (``hook_delivery.py``); finally ``reporter.on_event(event)``.
 
 Nothing raises out of ``on_event``: a ``CacofoniskError`` (malformed
 event, unknown channel ...) becomes a ``trace_msg`` and a log warning and
@@ -39,8 +39,8 @@ from .errors import (CacofoniskError, ChannelGone, ConfigurationError, Malformed
                      UnknownDialect)
 from .fsm.call import Call
 from .fsm.channel import Channel
-from .resync import resync_tracker
 from .hook_delivery import HookDelivery, overridden
+from .resync import resync_tracker
 from .snapshot import CallSnapshot
 from .tracker import MAX_CHANNEL_AGE, MAX_CHANNELS, Tracker
 
