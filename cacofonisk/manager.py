@@ -40,7 +40,7 @@ from .errors import (CacofoniskError, ChannelGone, ConfigurationError, Malformed
 from .fsm.call import Call
 from .fsm.channel import Channel
 from .hook_delivery import HookDelivery, overridden
-from .resync import resync_tracker
+from .resync import RESYNC_EVENTS, ResyncCollector, ResyncLists, resync_tracker
 from .snapshot import CallSnapshot
 from .tracker import MAX_CHANNEL_AGE, MAX_CHANNELS, Tracker
 
@@ -88,8 +88,8 @@ class ChannelManager(HookDelivery):
             the same way; None: no bound. Default: 50,000.
     """
 
-    #: Every AMI event name some rule consumes; others may be skipped.
-    INTERESTING_EVENTS: frozenset[str] = frozenset(_PARSERS)
+    #: Every AMI event name some rule or the resync consumes; others may be skipped.
+    INTERESTING_EVENTS: frozenset[str] = frozenset(_PARSERS) | RESYNC_EVENTS
 
     def __init__(self, reporter: Any, *, server: str = "", strict: bool = False,
                  dialect: str | None = None, max_channel_age: float | None = MAX_CHANNEL_AGE,
@@ -119,6 +119,7 @@ class ChannelManager(HookDelivery):
         #: event name -> (parser, handler, (header, value) that means "ignore")
         self._steps: dict[str, tuple[Any, Any, tuple[str, str] | None]] = {}
         self._held: dict[str, Any] = {}
+        self._resync_input = ResyncCollector()
         self._bind_rules()
         # BaseReporter's no-op trace_ami/on_event are not called: two calls
         # saved per event. A hook set on the instance later is still seen.
@@ -194,7 +195,10 @@ class ChannelManager(HookDelivery):
                 name = None
             if name.__class__ is not str:
                 name = ami.event_name(event)
-            step = self._steps.get(name)
+            if name in RESYNC_EVENTS and self._take_resync_input(name, event):
+                step = None  # a list answer or a barrier: never a call event
+            else:
+                step = self._steps.get(name)
             if step is not None and (step[2] is None or event.get(step[2][0]) != step[2][1]):
                 record = step[0](event)
                 tracker.timestamp = record.timestamp
@@ -354,22 +358,51 @@ class ChannelManager(HookDelivery):
                 raise
         self._drain()
 
+    def _take_resync_input(self, name: str, event: Mapping[str, Any]) -> bool:
+        """Collect a resync's list answers; at its barrier, resync. True if taken.
+
+        Why through ``on_event``: the live runner feeds a resync as these
+        events and a recording holds them, so a replay resyncs exactly
+        where the live run did, and the barrier is never an on_user_event.
+        """
+        taken = self._resync_input.take(name, event)
+        if isinstance(taken, ResyncLists):
+            self._resync(taken.channels, taken)
+            return True
+        return taken
+
     def resync(self, channels: Iterable[Mapping[str, Any]]) -> None:
         """Bring the view in line with Asterisk's own list after a reconnect.
 
+        Runners need not call this: the live runner feeds the resync as AMI
+        events (the ``CoreShowChannel`` list, then its barrier UserEvent),
+        which ``on_event`` applies, so a recording replays the same.
+
         Args:
             channels: one mapping per ``CoreShowChannel`` event (Uniqueid,
-                Channel, ChannelState, CallerIDNum ...).
+                Channel, ChannelState, CallerIDNum, BridgeId, Linkedid,
+                ConnectedLineNum ...).
 
-        Calls whose channels vanished while we were away end with reason
-        'failed' and hangup_by 'unknown (disconnected)'; channels still up
-        are kept (no new on_b_dial/on_up) and marked as resumed; channels
-        we did not know are added.
+        What is reported: a call whose channels vanished while we were away
+        ends with on_hangup, reason 'completed' if it had been answered,
+        else 'failed', hangup_by 'unknown: ended while disconnected' (no
+        cause). What changed while away is reported as call events marked
+        ``after_gap=True``: on_up for a call answered while away or now
+        talking to someone else (a transfer while away), on_b_dial (and
+        on_up) for a call that began while away. Nothing already reported
+        is repeated; channels still there are marked ``resumed``.
         """
+        self._resync(list(channels), None)
+        if self._hook_error is not None:
+            self._raise_hook_error()
+
+    def _resync(self, channels: Iterable[Mapping[str, Any]], lists: ResyncLists | None) -> None:
+        """Apply a resync (held-back events and rings first); hook errors wait for the caller."""
         if self._pending:
             self._settle()
+        self._flush_rules()  # a ring held back for its dial burst came before the gap
         try:
-            resync_tracker(self._tracker, list(channels))
+            resync_tracker(self._tracker, list(channels), lists)
         except CacofoniskError as err:
             self._tracker.trace(str(err))
         except Exception as err:
@@ -379,8 +412,6 @@ class ChannelManager(HookDelivery):
                 self._drain()
                 raise
         self._drain()
-        if self._hook_error is not None:
-            self._raise_hook_error()
 
     def server_restarted(self) -> None:
         """Asterisk restarted: end every call from before it, honestly.
