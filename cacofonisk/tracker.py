@@ -13,7 +13,9 @@ the manager and copied onto every record.
 Channels whose Hangup was lost are dropped honestly (``drop_channel``):
 when a new channel takes their name, when they grow older than
 ``max_channel_age`` or more than ``max_channels`` are held, when Asterisk
-restarted (``server_restarted``), or when a resync does not list them.
+restarted (``server_restarted``), or when a runner says so
+(``ChannelManager.drop_channel``). (``resync.py`` ends the channels a
+resync does not list with its own code.)
 ``counters`` counts what was dropped or refused (``ChannelManager.health_counters``).
 """
 from __future__ import annotations
@@ -165,8 +167,9 @@ class Tracker:
         with on_hangup: reason 'completed' if it was answered, else
         'failed'; cause unknown; ``hangup_by`` ``'unknown: ' + why``. Then
         the channel is freed like after a Hangup, and counted
-        (``stale_channels_dropped``). The resync after a reconnect and
-        the manager's own bounds both end channels through here.
+        (``stale_channels_dropped``). The manager's own bounds and
+        ``ChannelManager.drop_channel`` end channels through here; a resync
+        could too.
 
         Args:
             channel: the channel to drop.
