@@ -51,6 +51,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from ..calls import CallEvent
+from ..cluster.wiring import add_arguments as add_cluster_arguments
 from ..errors import AuthenticationFailed, ConfigurationError
 from ..reporters import MultiReporter
 from ..reporters.base import BaseReporter
@@ -436,6 +437,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--debug", action="store_true", help="also print trace messages")
     parser.add_argument("--health", type=float, default=0.0, metavar="SECONDS",
                         help="print each server's health figures to stderr every SECONDS")
+    add_cluster_arguments(parser)
     parser.set_defaults(run=run, servers=[])
 
 
@@ -449,9 +451,13 @@ def run(args: argparse.Namespace) -> int:
     if args.health and args.health > 0:
         options.update(health_interval=args.health, on_health=lambda h: print(
             format_health(h), file=sys.stderr, flush=True))
-    if args.record:
+    if args.record and not getattr(args, "cluster", None):
         _check_writable(args.record)
     reporter, out = build_reporter(args.format, args.record, len(hosts) > 1, args.debug)
+    if getattr(args, "cluster", None):
+        from ..cluster.wiring import run_cluster  # nats-py only in cluster mode
+
+        return run_cluster(args, hosts, options, reporter)
     runner = AmiRunner(hosts, reporter, **options)
     out.on_broken_pipe = runner.stop
     log.info("listening to %s", ", ".join(h.name for h in runner.hosts))
