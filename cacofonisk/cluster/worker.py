@@ -296,11 +296,12 @@ class ClusterWorker:
                                        self.settings.round)
 
     async def _leave(self) -> None:
-        await asyncio.gather(*(self._release(name) for name in list(self.followers)),
-                             return_exceptions=True)
+        """Heartbeat first (so the others stop counting on us), then the leases."""
         if self.store is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.store.leave(self.worker_id), self.settings.round)
+        await asyncio.gather(*(self._release(name) for name in list(self.followers)),
+                             return_exceptions=True)
         if self._nc is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._nc.drain(), self.settings.round)
