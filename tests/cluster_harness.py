@@ -100,9 +100,11 @@ async def cluster_view(url: str, ttl: float) -> ClusterView:
 
 
 async def wait_followed(url: str, ttl: float, servers: Iterable[str], live: Iterable[str],
-                        since: float, limit: float) -> float:
+                        since: float, limit: float, balanced: bool = False) -> float:
     """Seconds from ``since`` (time.time) until every server is followed by a
-    worker of ``live``, connected, with a lease renewed after ``since``.
+    worker of ``live``, connected, with a lease renewed after ``since``
+    (and, if ``balanced``, every worker of ``live`` follows S/W of them,
+    rounded down or up).
 
     Raises:
         AssertionError: not within ``limit`` seconds, naming who follows what.
@@ -120,6 +122,10 @@ async def wait_followed(url: str, ttl: float, servers: Iterable[str], live: Iter
             and view.leases[name].value.get("connected")
             and float(view.leases[name].value.get("renewed", 0)) > since
             for name in wanted)
+        if ok and balanced:
+            loads = collections.Counter(view.leases[n].value.get("worker") for n in wanted)
+            low, high = len(wanted) // len(workers), -(-len(wanted) // len(workers))
+            ok = all(low <= loads[w] <= high for w in workers)
         if ok:
             return time.time() - since
         await asyncio.sleep(0.1)

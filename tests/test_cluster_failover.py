@@ -4,10 +4,10 @@ farm playing six servers, and workers that are killed, stopped and cut off.
 The story (lease TTL 3 s):
 
 1. workers w1, w2, w3 start (w3 reaches NATS through a TCP proxy we control);
-   every server gets followed;
+   every server gets followed, two per worker;
 2. w1 is killed with SIGKILL at a random moment: its servers are followed
    again within the TTL plus resync time;
-3. w4 joins; then w2 gets SIGTERM: it hands its servers over at once
+3. w4 joins and gets two servers (re-spread); then w2 gets SIGTERM: it hands its servers over at once
    (sooner than a lease could lapse) and exits 0;
 4. w3's NATS connection is cut while it stays connected to Asterisk: it
    fences itself, w4 takes its servers over; the proxy is restored and w3
@@ -64,7 +64,8 @@ async def test_failover_kill_sigterm_and_cut_lose_no_call_and_never_overlap(
         start("w1", nats.urls[0])
         start("w2", nats.urls[1])
         start("w3", f"nats://127.0.0.1:{proxy.port}")
-        figures["start"] = await wait_followed(url, TTL, farm.names, workers, time.time(), 20)
+        figures["start"] = await wait_followed(url, TTL, farm.names, workers, time.time(), 20,
+                                              balanced=True)
 
         await asyncio.sleep(rng.uniform(0.3, 2.0))
         killed = time.time()
@@ -72,8 +73,12 @@ async def test_failover_kill_sigterm_and_cut_lose_no_call_and_never_overlap(
         figures["kill -9"] = await wait_followed(url, TTL, farm.names, {"w2", "w3"}, killed,
                                                  TTL + RESYNC)
 
+        joined = time.time()
         start("w4", nats.urls[1])
-        await asyncio.sleep(rng.uniform(1.0, 2.5))
+        figures["join, re-spread"] = await wait_followed(url, TTL, farm.names,
+                                                         {"w2", "w3", "w4"}, joined, 20,
+                                                         balanced=True)
+        await asyncio.sleep(rng.uniform(0.2, 1.0))
         stopped = time.time()
         assert await asyncio.to_thread(workers["w2"].terminate) == 0
         figures["SIGTERM"] = await wait_followed(url, TTL, farm.names, {"w3", "w4"},

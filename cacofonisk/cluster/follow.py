@@ -178,16 +178,19 @@ class Follower:
         origin = {"worker": self.worker, "lease": self.lease}
         while True:
             batch = [await self.queue.get()]
-            while not self.queue.empty():
-                batch.append(self.queue.get_nowait())
-            current = channel_entries(self.runner.channel_managers[0])
-            merged = {**self._checkpoint, **current}  # the gone stay until handed on
-            await self._save(merged)
-            for record in batch:
+            while True:  # write-ahead: nothing is handed on before its checkpoint
+                while not self.queue.empty():
+                    batch.append(self.queue.get_nowait())
                 if self.fenced():
                     log.warning("server %r: lease may have lapsed; %d record(s) not "
                                 "handed on", self.name, len(batch))
                     return
+                current = channel_entries(self.runner.channel_managers[0])
+                merged = {**self._checkpoint, **current}  # the gone stay until handed on
+                if await self._save(merged):
+                    break
+                await asyncio.sleep(0.1)
+            for record in batch:
                 try:
                     if stamped is not None:
                         stamped(record, origin)
@@ -198,17 +201,20 @@ class Follower:
             if merged.keys() != current.keys() and self.queue.empty():
                 await self._save(current)
 
-    async def _save(self, channels: dict[str, dict[str, str]]) -> None:
+    async def _save(self, channels: dict[str, dict[str, str]]) -> bool:
+        """Write the checkpoint if it changed; False when NATS did not take it."""
         if channels == self._checkpoint:
-            return
+            return True
         try:
             self._checkpoint_rev = await asyncio.wait_for(self.store.save_checkpoint(
                 self.name, list(channels.values()), self._checkpoint_rev, self.worker),
                 self.store.timeout)
-            self._checkpoint = channels
-        except Exception as err:  # NATS away: the fence decides; keep going
-            log.warning("server %r: checkpoint not saved (%s)", self.name,
-                        err or type(err).__name__)
+        except Exception as err:  # NATS away: retry until the fence closes
+            log.warning("server %r: checkpoint not saved (%s); records wait",
+                        self.name, str(err) or type(err).__name__)
+            return False
+        self._checkpoint = channels
+        return True
 
 
 __all__ = ["FencedReporter", "Follower", "channel_entries"]

@@ -145,7 +145,7 @@ class LeaseStore:
             raise
         except Exception as err:
             raise ClusterUnavailable(f"JetStream key-value bucket {self.bucket!r}: "
-                                     f"{err or type(err).__name__}") from None
+                                     f"{str(err) or type(err).__name__}") from None
         ttl = status.ttl
         if create and ttl is not None and abs(ttl - self.ttl) > 1e-3:
             raise ConfigurationError(

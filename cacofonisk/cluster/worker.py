@@ -87,21 +87,37 @@ class ClusterSettings:
         return self.lease_ttl - self.lease_ttl / 4
 
 
-async def connect(settings: ClusterSettings, name: str) -> Any:
-    """A NATS connection that keeps reconnecting (nats-py, extra 'nats')."""
+async def connect(settings: ClusterSettings, name: str, timeout: float = 10.0) -> Any:
+    """A NATS connection that keeps reconnecting once made (nats-py, extra 'nats').
+
+    Raises:
+        ClusterUnavailable: no NATS server answered within ``timeout`` seconds.
+    """
     try:
         import nats  # extra 'nats'
     except ImportError:
         raise ConfigurationError("cluster mode needs nats-py: pip install "
                                  "'cacofonisk[nats]'") from None
 
+    async def on_error(err: Exception) -> None:  # one line, not nats-py's traceback
+        log.warning("NATS: %s", str(err) or type(err).__name__)
+
+    async def on_disconnect() -> None:
+        log.warning("NATS: disconnected; reconnecting")
+
+    async def on_reconnect() -> None:
+        log.info("NATS: reconnected")
+
     try:
-        return await nats.connect(servers=list(settings.urls), name=name,
-                                  connect_timeout=2, reconnect_time_wait=0.25,
-                                  max_reconnect_attempts=-1, allow_reconnect=True)
+        return await asyncio.wait_for(nats.connect(
+            servers=list(settings.urls), name=name, connect_timeout=2,
+            reconnect_time_wait=0.25, max_reconnect_attempts=-1, allow_reconnect=True,
+            error_cb=on_error, disconnected_cb=on_disconnect,
+            reconnected_cb=on_reconnect), timeout)
     except Exception as err:
-        raise ClusterUnavailable(f"cannot reach NATS at {', '.join(settings.urls)}: "
-                                 f"{err or type(err).__name__}") from None
+        raise ClusterUnavailable(f"cannot reach NATS at {', '.join(settings.urls)} within "
+                                 f"{timeout:g} s ({str(err) or type(err).__name__}); is "
+                                 f"nats-server -js running there?") from None
 
 
 class ClusterWorker:
@@ -154,7 +170,7 @@ class ClusterWorker:
                     await self._one_round()
                 except Exception as err:
                     log.warning("worker %r: cluster round failed (%s)", self.worker_id,
-                                err or type(err).__name__)
+                                str(err) or type(err).__name__)
                 spent = time.monotonic() - started
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(),
@@ -226,7 +242,12 @@ class ClusterWorker:
         self._free.pop(name, None)
         log.info("worker %r: following server %r (lease revision %d)", self.worker_id,
                  name, revision)
-        await follower.start(sent + self.settings.valid_for)
+        try:
+            await follower.start(sent + self.settings.valid_for)
+        except Exception as err:  # e.g. the checkpoint could not be read: let go
+            log.warning("worker %r: could not start following %r (%s); releasing it",
+                        self.worker_id, name, str(err) or type(err).__name__)
+            await self._release(name)
 
     async def _hand_over_one(self, view: ClusterView, wanted: Mapping[str, str]) -> None:
         for name in sorted(self.followers):
@@ -258,7 +279,7 @@ class ClusterWorker:
             return
         except Exception as err:
             log.warning("worker %r: lease of %r not renewed (%s)", self.worker_id, name,
-                        err or type(err).__name__)
+                        str(err) or type(err).__name__)
             return
         if self.followers.get(name) is follower:
             self.revisions[name] = revision
