@@ -22,6 +22,7 @@ COMMANDS = {
     "diagram": "diagram",
     "listen": "listen",
     "demo": "demo",
+    "deliver": "deliver",
     "cluster": "cluster",
 }
 

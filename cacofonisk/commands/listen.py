@@ -57,6 +57,7 @@ from ..reporters import MultiReporter
 from ..reporters.base import BaseReporter
 from ..reporters.debug import describe
 from ..reporters.json import JsonReporter
+from . import publish_options
 
 log = logging.getLogger(__name__)
 
@@ -437,6 +438,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--debug", action="store_true", help="also print trace messages")
     parser.add_argument("--health", type=float, default=0.0, metavar="SECONDS",
                         help="print each server's health figures to stderr every SECONDS")
+    publish_options.add_arguments(parser)
     add_cluster_arguments(parser)
     parser.set_defaults(run=run, servers=[])
 
@@ -458,7 +460,8 @@ def run(args: argparse.Namespace) -> int:
         from ..cluster.wiring import run_cluster  # nats-py only in cluster mode
 
         return run_cluster(args, hosts, options, reporter)
-    runner = AmiRunner(hosts, reporter, **options)
+    reporter, managers = publish_options.wire(args, reporter, options)
+    runner = AmiRunner(hosts, reporter, managers, **options)
     out.on_broken_pipe = runner.stop
     log.info("listening to %s", ", ".join(h.name for h in runner.hosts))
     runner.run()

@@ -1,5 +1,9 @@
 """``cacofonisk replay FILE...``: replay recorded event logs and print the call events.
 
+``cacofonisk replay nats://HOST:PORT`` reads the raw AMI events that
+``listen --publish-raw`` stored in JetStream instead (``--server``,
+``--since`` or ``--start-seq`` choose which; see docs/delivery.md).
+
 ``--format text`` (default) prints one line per call event;
 ``--format jsonl`` one JSON object per line; ``--debug`` adds the trace
 messages; ``--record OUT`` writes the replayed AMI events to a new log.
@@ -19,6 +23,7 @@ from ..reporters.debug import describe
 from ..reporters.json import JsonLinesReporter, JsonReporter
 from ..runners.file_runner import FileRunner, load_events
 from ..calls import CallEvent
+from . import nats_source
 
 
 class TextReporter(BaseReporter):
@@ -45,7 +50,9 @@ def add_parser(sub: Any) -> None:
     parser = sub.add_parser("replay", help="replay JSON event logs and print call events",
                             description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("files", nargs="+", metavar="FILE", help="JSON event log(s)")
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="JSON event log(s), or one nats://HOST:PORT[,HOST:PORT] stream")
+    nats_source.add_arguments(parser)
     parser.add_argument("--format", choices=("text", "jsonl"), default="text",
                         help="output format (default: text)")
     parser.add_argument("--debug", action="store_true", help="also print trace messages")
@@ -75,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         # `cacofonisk replay x.json | head` should end quietly (replay
         # writes only to stdout and files, never to sockets).
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    if nats_source.is_nats(args.files):
+        return nats_source.run(args, build_reporter(args))
     for name in args.files:
         if not Path(name).is_file():
             raise ConfigurationError(f"no such event log: {name}")
