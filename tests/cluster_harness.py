@@ -69,7 +69,8 @@ class Worker:
             self.proc = subprocess.Popen(
                 [PYTHON, "-m", "cacofonisk", "-v", "listen", "--cluster", url, "--config",
                  str(config), "--format", "jsonl", "--lease-ttl", str(ttl),
-                 "--cluster-replicas", str(replicas), "--worker-id", name, *extra],
+                 "--cluster-replicas", str(replicas), "--worker-id", name,
+                 "--publish", url, "--stream-replicas", str(replicas), *extra],
                 stdout=out, stderr=err)
 
     def kill(self) -> None:
@@ -134,6 +135,35 @@ async def wait_followed(url: str, ttl: float, servers: Iterable[str], live: Iter
                          f"{limit:g} s: {held}")
 
 
+async def stream_records(url: str, subjects: str = "cacofonisk.calls.>"
+                         ) -> list[dict[str, Any]]:
+    """Every record stored in the CACOFONISK stream, in stream order, with the
+    publishing worker and fencing token from the message headers."""
+    import nats
+
+    nc = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=1)
+    out: list[dict[str, Any]] = []
+    try:
+        js = nc.jetstream(timeout=5.0)
+        sub = await js.pull_subscribe(subjects, stream="CACOFONISK")
+        while True:
+            try:
+                msgs = await sub.fetch(500, timeout=1.0)
+            except Exception:  # nats' TimeoutError: nothing left
+                break
+            for msg in msgs:
+                record = json.loads(msg.data)
+                headers = msg.headers or {}
+                record["worker"] = headers.get("Cacofonisk-Worker")
+                record["lease"] = int(headers.get("Cacofonisk-Lease", "0"))
+                record["published"] = float(msg.metadata.sequence.stream)
+                out.append(record)
+                await msg.ack()
+    finally:
+        await nc.close()
+    return out
+
+
 def per_call(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str], collections.Counter[str]]:
     """Hooks per (server, call id) after de-duplication by event id."""
     seen: dict[str, dict[str, Any]] = {}
@@ -147,7 +177,8 @@ def per_call(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str], collect
 
 
 def overlapping_publishers(records: Iterable[dict[str, Any]]) -> list[str]:
-    """Servers for which, in publish order, a record of an older lease (a
+    """Servers for which, in publish order (``published``: a time, or the
+    stream sequence), a record of an older lease (a
     smaller fencing token) follows one of a newer lease: two workers
     publishing for one server at the same moment."""
     by_server: dict[str, list[tuple[float, int, str]]] = collections.defaultdict(list)

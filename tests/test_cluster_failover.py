@@ -12,7 +12,8 @@ The story (lease TTL 3 s):
 4. w3's NATS connection is cut while it stays connected to Asterisk: it
    fences itself, w4 takes its servers over; the proxy is restored and w3
    rejoins;
-5. when every log is played, the records of all workers together must hold,
+5. when every log is played, the records of all workers together (their
+   stamped JSON lines, and what JetStream stored from their publishers) must hold,
    per call after de-duplication by event id, exactly one hangup and never
    a second ring or answer; and in publish order no server ever gets a
    record from an older lease after one from a newer lease (no two workers
@@ -29,7 +30,8 @@ import pytest
 
 from cacofonisk.testing.nats_cluster import NatsCluster, TcpProxy, nats_server_binary
 
-from cluster_harness import Farm, Worker, overlapping_publishers, per_call, wait_followed
+from cluster_harness import (Farm, Worker, overlapping_publishers, per_call, stream_records,
+                             wait_followed)
 
 pytestmark = pytest.mark.skipif(
     nats_server_binary() is None,
@@ -95,6 +97,9 @@ async def test_failover_kill_sigterm_and_cut_lose_no_call_and_never_overlap(
             await asyncio.sleep(0.2)
         assert farm.finished == set(farm.names), "the farm did not finish its logs"
         await asyncio.sleep(1.0)  # the last records of the logs
+        for name in ("w3", "w4"):  # their publishers send what waits, then exit
+            assert await asyncio.to_thread(workers[name].terminate) == 0
+        stored = await stream_records(url)
     finally:
         for worker in workers.values():
             if worker.proc.poll() is None:
@@ -122,3 +127,12 @@ async def test_failover_kill_sigterm_and_cut_lose_no_call_and_never_overlap(
     print(f"{len(calls)} calls, {len(ended_away)} ended while disconnected")
     assert ended_away, "no call ended during a gap: the gaps did not test the checkpoint"
     assert {r["worker"] for r in records} == {"w1", "w2", "w3", "w4"}
+
+    # the same holds for what JetStream stored (de-duplicated by Nats-Msg-Id)
+    stored_calls = per_call(stored)
+    assert set(stored_calls) == set(calls)
+    wrong = {f"{s} {c}": dict(n) for (s, c), n in stored_calls.items()
+             if n["on_hangup"] != 1 or n["on_b_dial"] > 1 or n["on_up"] > 1}
+    assert not wrong, f"stored calls with a missing/second hangup or ring/answer: {wrong}"
+    assert {r["worker"] for r in stored} == {"w1", "w2", "w3", "w4"}
+    print("stream order, lease going down:", overlapping_publishers(stored))

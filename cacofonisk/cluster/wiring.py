@@ -10,14 +10,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from ..calls import CallEvent
 from ..errors import ConfigurationError
+from ..reporters.base import deliver
+
+log = logging.getLogger(__name__)
 
 #: The lease bucket's name unless --cluster-bucket says otherwise.
 DEFAULT_BUCKET = "cacofonisk"
@@ -60,42 +66,75 @@ def settings_from(args: argparse.Namespace) -> Any:
                            worker_id=str(getattr(args, "worker_id", "") or ""))
 
 
-class StampedLines:
-    """Adds the cluster origin to each JSON line of ``--format jsonl``.
+class ClusterOutput:
+    """Where a worker's followers hand their records: the listen output and,
+    with ``--publish``, the NatsPublisher.
 
-    Each line gets ``worker`` (who published it), ``lease`` (the fencing
-    token: the revision of the claim, growing with every claim of any
-    server) and ``published`` (wall time), so a reader can check that no two
-    workers published for one server at once.
+    Each record comes with its origin: ``worker`` (who follows the server)
+    and ``lease`` (the fencing token: the revision that claimed the lease,
+    larger for every later claim). ``--format jsonl`` lines carry both, and
+    ``published`` (wall time); published messages carry them as the headers
+    ``Cacofonisk-Worker`` and ``Cacofonisk-Lease``, so a reader of the
+    stream can check that no two workers published for one server at once
+    (the token never goes down in stream order).
     """
 
-    def __init__(self, out: Any) -> None:
-        self._out = out
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._out, name)
+    def __init__(self, out: Any, stamp_lines: bool, publisher: Any = None) -> None:
+        self.out = out
+        self.stamp_lines = stamp_lines
+        self.publisher = publisher
 
     def on_cluster_event(self, record: CallEvent, origin: Mapping[str, Any]) -> None:
-        line = {**record.as_dict(), **origin, "published": time.time()}
-        self._out._write(json.dumps(line, sort_keys=True, default=str))
+        if self.stamp_lines:
+            line = {**record.as_dict(), **origin, "published": time.time()}
+            self.out._write(json.dumps(line, sort_keys=True, default=str))
+        else:
+            deliver(self.out, record)
+        if self.publisher is not None and record.event_id:
+            message = self.publisher.scheme.record_message(record)
+            headers = {**message.headers, "Cacofonisk-Worker": str(origin["worker"]),
+                       "Cacofonisk-Lease": str(origin["lease"])}
+            self.publisher.submit(attrs.evolve(message, headers=headers))
+
+    def close(self) -> None:
+        """At the end of the worker: flush the output, send what waits."""
+        for part in (self.out, self.publisher):
+            if part is not None:
+                try:
+                    part.close()
+                except Exception:
+                    log.exception("closing %r failed", part)
 
 
 def run_cluster(args: argparse.Namespace, hosts: Sequence[Mapping[str, Any]],
-                options: Mapping[str, Any], reporter: Any) -> int:
-    """Run one worker until SIGINT/SIGTERM; then hand every server over."""
+                options: dict[str, Any], out: Any) -> int:
+    """Run one worker until SIGINT/SIGTERM; then hand every server over.
+
+    Args:
+        out: listen's stdout reporter (text or JSON lines).
+    """
+    from ..commands import publish_options
     from .worker import ClusterWorker
 
     if getattr(args, "record", None):
         raise ConfigurationError("--record is not available with --cluster (each worker "
                                  "sees only some servers); use --format jsonl")
+    if getattr(args, "publish_raw", False):
+        raise ConfigurationError("--publish-raw is not available with --cluster yet; "
+                                 "publish the records with --publish")
     settings = settings_from(args)
-    if getattr(args, "format", "text") == "jsonl":
-        reporter = StampedLines(reporter)
-    worker = ClusterWorker(settings, hosts, reporter, options)
-    out = reporter if not isinstance(reporter, StampedLines) else reporter._out
+    publisher = None
+    if getattr(args, "publish", None):
+        wired, _ = publish_options.wire(args, out, options)
+        publisher = wired.reporters[-1]
+    output = ClusterOutput(out, getattr(args, "format", "text") == "jsonl", publisher)
+    worker = ClusterWorker(settings, hosts, output, options)
     if hasattr(out, "on_broken_pipe"):
         out.on_broken_pipe = worker.stop
-    asyncio.run(_until_signal(worker))
+    try:
+        asyncio.run(_until_signal(worker))
+    finally:
+        output.close()
     return 0
 
 
@@ -112,4 +151,4 @@ async def _until_signal(worker: Any) -> None:
         sys.stdout.flush()
 
 
-__all__ = ["StampedLines", "add_arguments", "run_cluster", "settings_from"]
+__all__ = ["ClusterOutput", "add_arguments", "run_cluster", "settings_from"]

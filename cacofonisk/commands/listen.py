@@ -459,7 +459,7 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "cluster", None):
         from ..cluster.wiring import run_cluster  # nats-py only in cluster mode
 
-        return run_cluster(args, hosts, options, reporter)
+        return run_cluster(args, hosts, options, out)
     reporter, managers = publish_options.wire(args, reporter, options)
     runner = AmiRunner(hosts, reporter, managers, **options)
     out.on_broken_pipe = runner.stop
