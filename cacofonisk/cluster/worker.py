@@ -87,8 +87,10 @@ class ClusterSettings:
         return self.lease_ttl - self.lease_ttl / 4
 
 
-async def connect(settings: ClusterSettings, name: str, timeout: float = 10.0) -> Any:
-    """A NATS connection that keeps reconnecting once made (nats-py, extra 'nats').
+async def connect(settings: ClusterSettings, name: str, timeout: float = 10.0,
+                  reconnect: bool = True) -> Any:
+    """A NATS connection (nats-py, extra 'nats'); with ``reconnect`` it keeps
+    reconnecting once made, without it a refused first connect fails at once.
 
     Raises:
         ClusterUnavailable: no NATS server answered within ``timeout`` seconds.
@@ -111,13 +113,14 @@ async def connect(settings: ClusterSettings, name: str, timeout: float = 10.0) -
     try:
         return await asyncio.wait_for(nats.connect(
             servers=list(settings.urls), name=name, connect_timeout=2,
-            reconnect_time_wait=0.25, max_reconnect_attempts=-1, allow_reconnect=True,
+            reconnect_time_wait=0.25, max_reconnect_attempts=-1 if reconnect else 1,
+            allow_reconnect=reconnect,
             error_cb=on_error, disconnected_cb=on_disconnect,
             reconnected_cb=on_reconnect), timeout)
     except Exception as err:
-        raise ClusterUnavailable(f"cannot reach NATS at {', '.join(settings.urls)} within "
-                                 f"{timeout:g} s ({str(err) or type(err).__name__}); is "
-                                 f"nats-server -js running there?") from None
+        why = str(err) or f"no answer within {timeout:g} s"
+        raise ClusterUnavailable(f"cannot reach NATS at {', '.join(settings.urls)} ({why}); "
+                                 f"is nats-server -js running there?") from None
 
 
 class ClusterWorker:

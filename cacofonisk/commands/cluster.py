@@ -55,7 +55,7 @@ async def _status(args: argparse.Namespace, servers: list[str]) -> str:
 
     settings = ClusterSettings(urls=tuple(u.strip() for u in args.cluster.split(",")
                                           if u.strip()), bucket=args.cluster_bucket)
-    nc = await connect(settings, "cacofonisk-status", timeout=5.0)
+    nc = await connect(settings, "cacofonisk-status", timeout=5.0, reconnect=False)
     try:
         store = LeaseStore(nc.jetstream(timeout=5.0), settings.bucket, 0.0, 5.0)
         await store.open(create=False)

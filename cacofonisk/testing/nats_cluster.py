@@ -6,32 +6,27 @@ nodes listen on free loopback ports, keep their JetStream data in a
 directory the caller owns, and are stopped by ``stop()`` (or the context
 manager). ``no_advertise`` keeps the nodes from telling clients about the
 other nodes, so a client given only a proxy's address cannot route around
-it: that is how a test cuts one worker off from NATS alone.
+it: that is how a test cuts one worker off from NATS alone (the plain
+nodes of ``nats_server.cluster`` advertise each other). A config file per
+node, as production runs it.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from .nats_server import binary, free_port
 
 
 def nats_server_binary() -> str | None:
     """The nats-server executable, or None when it is not installed."""
-    return shutil.which("nats-server")
+    return binary()
 
 
 class NatsCluster:
