@@ -9,8 +9,10 @@ the runner logs off are never delivered.
 
 Why checkpoints: a successor knows nothing of the calls the previous owner
 reported. Before a batch of records is handed on, the channels this
-follower tracks are written to the checkpoint bucket (write-ahead), so a
-successor can load them (``seed``) and its connect-time resync against
+follower tracks are written to the checkpoint bucket (write-ahead: a batch
+whose checkpoint NATS did not take waits, and is dropped if the fence
+closes first), so a successor can load them (``manager.resync`` with the
+predecessor's view) and its connect-time resync against
 ``CoreShowChannels`` ends the calls that vanished during the gap with the
 honest "ended while disconnected" record, while calls still up go on
 without a second ring or answer. A channel that hung up stays in the
