@@ -18,7 +18,10 @@ production one does).
 * ``load``: one worker follows N servers, each sending ``--rate`` AMI events
   a second (overlapping answered calls); the worker's CPU (user + system,
   from /proc) over ``--seconds`` once every server is followed, in % of one
-  core, and its resident memory.
+  core, its resident memory, the AMI events a second it really followed
+  (4 x its records: the farm's calls are 16 events and 4 records) and the
+  farm's own CPU (near 100 % means the farm, not the worker, is the limit),
+  and the latency from the AMI Timestamp to the record handed on (p50, p99).
 
 Needs nats-server (scripts/install-system-deps.sh) and the extra 'nats'.
 """
@@ -28,6 +31,7 @@ import argparse
 import asyncio
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -60,7 +64,9 @@ def rss_mib(pid: int) -> float:
 async def failover(ttl: float, repeat: int, servers: int, root: Path) -> list[float]:
     """``repeat`` samples of the failover time with lease TTL ``ttl``."""
     node = nats_server.single(root / "nats")
-    farm = Farm(root, servers=servers, calls=100_000 // servers, in_flight=4, rate=10.0)
+    seconds = repeat * (3 * ttl + 15) + 60  # long enough for every sample
+    farm = Farm(root, servers=servers, calls=int(10.0 * seconds / 16) + 4, in_flight=4,
+                rate=10.0)
     workers: dict[str, Worker] = {}
     samples: list[float] = []
     try:
@@ -89,8 +95,33 @@ async def failover(ttl: float, repeat: int, servers: int, root: Path) -> list[fl
     return samples
 
 
-async def load(servers: int, rate: float, seconds: float, root: Path) -> tuple[float, float]:
-    """CPU % of one core and RSS (MiB) of one worker following ``servers``."""
+def lines(path: Path) -> int:
+    with open(path, "rb") as fd:
+        return sum(1 for _ in fd)
+
+
+def latencies(path: Path, since: float) -> tuple[float, float]:
+    """p50 and p99 seconds from an event's AMI Timestamp (the farm stamps it
+    when it sends) to the worker handing its record on, for records after
+    ``since``."""
+    import json
+
+    delays = sorted(r["published"] - r["timestamp"] for r in
+                    (json.loads(line) for line in path.read_text().splitlines() if line)
+                    if r.get("timestamp") and r["published"] >= since)
+    if not delays:
+        return float("nan"), float("nan")
+    return delays[len(delays) // 2], delays[int(len(delays) * 0.99)]
+
+
+async def load(servers: int, rate: float, seconds: float, root: Path
+               ) -> tuple[float, float, float, float, tuple[float, float]]:
+    """AMI events/s really followed, CPU % of one core and RSS (MiB) of one
+    worker following ``servers``, and the farm's CPU % (is it the limit?).
+
+    Events/s are measured, not asked for: each farm call is 16 AMI events
+    and 4 records, so events = 4 x the records the worker printed.
+    """
     node = nats_server.single(root / "nats")
     calls = int(rate * (seconds + 60) / 16) + 8
     farm = Farm(root, servers=servers, calls=calls, in_flight=8, rate=rate)
@@ -98,12 +129,20 @@ async def load(servers: int, rate: float, seconds: float, root: Path) -> tuple[f
     try:
         await wait_followed(node.url, 10.0, farm.names, ["solo"], time.time(), 120)
         await asyncio.sleep(2.0)
-        before, start = cpu_seconds(worker.proc.pid), time.monotonic()
+        before, start, wall = cpu_seconds(worker.proc.pid), time.monotonic(), time.time()
+        farm_before, records_before = cpu_seconds(farm.proc.pid), lines(worker.out)
         await asyncio.sleep(seconds)
+        spent = time.monotonic() - start
         used = cpu_seconds(worker.proc.pid) - before
-        return 100.0 * used / (time.monotonic() - start), rss_mib(worker.proc.pid)
+        events = 4 * (lines(worker.out) - records_before) / spent
+        farm_cpu = 100.0 * (cpu_seconds(farm.proc.pid) - farm_before) / spent
+        return (events, 100.0 * used / spent, rss_mib(worker.proc.pid), farm_cpu,
+                latencies(worker.out, wall))
     finally:
-        worker.terminate(30)
+        try:
+            worker.terminate(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
         farm.stop()
         node.stop()
 
@@ -133,12 +172,15 @@ def main() -> int:
                 print(f"{ttl:>8g}s  {len(samples):>7}  {statistics.median(samples):>5.2f}s  "
                       f"{max(samples):>5.2f}s", flush=True)
         else:
-            print(f"{'servers':>7}  {'events/s':>8}  {'CPU (% of a core)':>17}  {'RSS':>8}")
+            print(f"{'servers':>7}  {'events/s':>8}  {'worker CPU':>10}  {'RSS':>9}  "
+                  f"{'farm CPU':>8}  {'latency p50':>11}  {'p99':>7}")
             for count in args.servers:
                 root = Path(tmp) / f"n{count}"
                 root.mkdir()
-                cpu, rss = asyncio.run(load(count, args.rate, args.seconds, root))
-                print(f"{count:>7}  {count * args.rate:>8g}  {cpu:>16.1f}%  {rss:>6.1f}MiB",
+                events, cpu, rss, farm_cpu, (p50, p99) = asyncio.run(
+                    load(count, args.rate, args.seconds, root))
+                print(f"{count:>7}  {events:>8.0f}  {cpu:>9.1f}%  {rss:>6.1f}MiB  "
+                      f"{farm_cpu:>7.1f}%  {p50 * 1000:>9.0f}ms  {p99 * 1000:>5.0f}ms",
                       flush=True)
     return 0
 

@@ -56,18 +56,35 @@ def call_log(server: str, calls: int, in_flight: int) -> list[dict[str, str]]:
     return out
 
 
-async def _keep_time(srv: AmiTestServer, rate: float) -> None:
-    """Advance the log at ``rate`` while no client is connected."""
-    while srv.position(USERNAME) < len(srv.events):
-        await asyncio.sleep(1.0 / rate)
-        if srv.clients == 0:
-            srv.skip(1, USERNAME)
+class _Clock:
+    """Keeps one server's log going at ``rate`` while no client is connected.
 
+    ``position`` is how far the log got: the test server counts it per user
+    once someone logged in (``sent``, skips included); before that, the
+    skips made here.
+    """
 
-async def _report_finished(name: str, srv: AmiTestServer) -> None:
-    while srv.position(USERNAME) < len(srv.events):
-        await asyncio.sleep(0.1)
-    print(f"finished {name}", flush=True)
+    def __init__(self, srv: AmiTestServer, rate: float) -> None:
+        self.srv = srv
+        self.rate = rate
+        self.skipped = 0
+
+    @property
+    def position(self) -> int:
+        return self.srv.sent if self.srv.logins else self.skipped
+
+    async def run(self) -> None:
+        srv = self.srv
+        while self.position < len(srv.events):
+            await asyncio.sleep(1.0 / self.rate)
+            if srv.clients == 0:
+                srv.skip(1, USERNAME)
+                self.skipped += 1
+
+    async def report_finished(self, name: str) -> None:
+        while self.position < len(self.srv.events):
+            await asyncio.sleep(0.1)
+        print(f"finished {name}", flush=True)
 
 
 def servers_toml(farm: Sequence[tuple[str, AmiTestServer]]) -> str:
@@ -96,8 +113,9 @@ async def serve(count: int, calls: int, in_flight: int, rate: float, config: Pat
             farm.append((name, srv))
         config.write_text(servers_toml(farm), encoding="utf-8")
         for name, srv in farm:
-            tasks.append(asyncio.create_task(_keep_time(srv, rate)))
-            tasks.append(asyncio.create_task(_report_finished(name, srv)))
+            clock = _Clock(srv, rate)
+            tasks.append(asyncio.create_task(clock.run()))
+            tasks.append(asyncio.create_task(clock.report_finished(name)))
         print(f"ready {time.time():.3f}", flush=True)
         await asyncio.Event().wait()
     finally:

@@ -350,11 +350,6 @@ class AmiTestServer:
         """Log position of the current client (events replayed to it)."""
         return self._current.position if self._current else 0
 
-    def position(self, username: str | None = None) -> int:
-        """How far a user's log was replayed or skipped, logged in or not."""
-        replay = self._replays.get(self.username if username is None else username)
-        return replay.position if replay is not None else 0
-
     def pause(self, after: int | None = None) -> None:
         """Hold the replay now, or once ``after`` events of the log were sent.
 
