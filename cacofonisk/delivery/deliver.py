@@ -186,10 +186,23 @@ class Deliverer:
             await self._sleep(min(left, self.ack_wait / 3))
 
     async def _ack(self, message: Any) -> None:
-        try:
-            await message.ack_sync(timeout=5.0)
-        except Exception as err:  # noqa: BLE001 - it comes again; webhook-id de-duplicates
-            self._failed(f"ack of {message.subject} failed ({err!r}); it may be posted again")
+        """Acknowledge, retrying through a NATS restart for up to ``ack_wait``.
+
+        Why retry: with one message pending per partition, a lost ack holds
+        the partition until JetStream's ack_wait ends; the consumer's state
+        survives a restart, so the same ack still counts once NATS is back.
+        """
+        deadline = time.monotonic() + self.ack_wait
+        while True:
+            try:
+                await message.ack_sync(timeout=2.0)
+                return
+            except Exception as err:  # noqa: BLE001 - NATS away; it may come back
+                if time.monotonic() >= deadline or self._stop.is_set():
+                    self._failed(f"ack of {message.subject} failed ({err!r}); JetStream "
+                                 "hands it out again (webhook-id stays the same)")
+                    return
+                await self._sleep(0.2)
 
     async def _dead_letter(self, js: Any, message: Any, msg_id: str, outcome: Outcome,
                            attempts: int) -> None:

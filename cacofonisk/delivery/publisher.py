@@ -188,20 +188,51 @@ class NatsPublisher(BaseReporter):
                     log.debug("NATS close: %s", err)
 
     async def _connect_until_closing(self) -> Any:
+        """Connect (retrying) and make sure the stream exists.
+
+        Once ``close()`` was called, it keeps trying for ``close_timeout``
+        only, then gives up (None) so waiting messages can be spilled. The
+        attempt runs as a task so that nothing waits for a connect timeout
+        longer than that.
+        """
+        assert self._wake is not None  # noqa: S101 - set by _main
         delay = RETRY_DELAY
-        while not self._closing:
+        deadline: float | None = None
+        while True:
+            attempt = asyncio.ensure_future(self._connect_once())
+            while not attempt.done():
+                if self._closing and deadline is None:
+                    deadline = time.monotonic() + self.close_timeout
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    attempt.cancel()
+                    return None
+                waker = asyncio.ensure_future(self._wake.wait())
+                await asyncio.wait([attempt, waker], timeout=left,
+                                   return_when=asyncio.FIRST_COMPLETED)
+                waker.cancel()
+                self._wake.clear()
             try:
-                client = await connect(self.servers, self.name,
-                                       disconnected_cb=self._on_disconnect,
-                                       reconnected_cb=self._on_reconnect)
-                await ensure_stream(client.jetstream(), self.stream, self.scheme)
-                self._connected = True
-                return client
+                client = attempt.result()
             except Exception as err:  # noqa: BLE001 - keep buffering, try again
                 self._note_error(f"cannot reach NATS at {', '.join(self.servers)}: {err!r}")
+                if deadline is not None and time.monotonic() >= deadline:
+                    return None
                 await self._sleep_or_wake(delay)
                 delay = min(delay * 2, RETRY_MAX_DELAY)
-        return None
+                continue
+            self._connected = True
+            return client
+
+    async def _connect_once(self) -> Any:
+        client = await connect(self.servers, self.name, disconnected_cb=self._on_disconnect,
+                               reconnected_cb=self._on_reconnect)
+        try:
+            await ensure_stream(client.jetstream(), self.stream, self.scheme)
+        except BaseException:
+            await client.close()
+            raise
+        return client
 
     async def _on_disconnect(self) -> None:
         self._connected = False
