@@ -322,7 +322,11 @@ async def test_records_past_the_buffer_wait_in_the_spill_file_and_a_new_publishe
         assert await asyncio.to_thread(second.flush, 10.0), second.health()
     finally:
         second.close()
-    assert await stored_ids(node.url) == [r.event_id for r in records]
+    stored = await stored_ids(node.url)
+    assert sorted(stored) == sorted(r.event_id for r in records)  # all, once
+    for call_id in {r.call_id for r in records}:  # each call in its order
+        assert [i for i in stored if i.startswith(call_id + ":")] == \
+            [r.event_id for r in records if r.call_id == call_id]
     assert spill.read_text() == ""
 
 

@@ -10,8 +10,9 @@ and shown by ``health()``.
 
 Acknowledgements are awaited with a bounded window (``window`` messages in
 flight). Two messages with the same key (one call) are never in flight at
-once, and a failed publish is retried before anything else, so a call's
-records are stored in the order they were made. A publish whose ack was
+once: a later one waits (parked) for the earlier one's ack, and a failed
+publish is retried before its key's next message, so a call's records are
+stored in the order they were made while other calls go on. A publish whose ack was
 lost is simply sent again: JetStream drops the copy by its ``Nats-Msg-Id``.
 
 Use from Python::
@@ -29,6 +30,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -80,7 +82,11 @@ class NatsPublisher(BaseReporter):
         self._connected = False
         self._last_error = ""
         self._last_ack_at: float | None = None
+        #: key -> the message of that key awaiting its ack (one per key)
         self._in_flight: dict[str, Message] = {}
+        #: key -> later messages of that key, sent one by one as acks come
+        self._parked: dict[str, deque[Message]] = {}
+        self._parked_count = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._closing = False
@@ -133,7 +139,8 @@ class NatsPublisher(BaseReporter):
         publisher was closed without a spill file.
         """
         return {"connected": self._connected, **self._counts,
-                "in_flight": len(self._in_flight), "buffered": self.spool.in_memory,
+                "in_flight": len(self._in_flight),
+                "buffered": self.spool.in_memory + self._parked_count,
                 "spill_waiting": self.spool.in_file, "spilled": self.spool.spilled,
                 "overflowed": self.spool.overflowed, "last_error": self._last_error,
                 "last_ack_age": (None if self._last_ack_at is None
@@ -158,8 +165,11 @@ class NatsPublisher(BaseReporter):
             loop.call_soon_threadsafe(wake.set)
         self._thread.join(self.close_timeout + 5.0)
         self._closed = True
-        lost = self.spool.spill_all(list(self._in_flight.values()))
+        unacked = [m for key, first in self._in_flight.items()
+                   for m in (first, *self._parked.get(key, ()))]
+        lost = self.spool.spill_all(unacked)
         self._in_flight.clear()
+        self._parked.clear()
         if lost:
             self._counts["lost"] += lost
             log.error("publisher closed with %d messages not acked and no spill file: "
@@ -243,7 +253,13 @@ class NatsPublisher(BaseReporter):
         log.info("NATS publisher: reconnected")
 
     async def _pump(self, client: Any) -> None:
-        """Send queued messages in order, at most ``window`` unacked, one per key."""
+        """Send queued messages in order: at most ``window`` awaiting acks, one per key.
+
+        A message whose key (call) already has one in flight is parked
+        behind it and sent when that ack comes, so one call's records are
+        stored in order while other calls' records go on (no head-of-line
+        blocking). Parked messages count against a second ``window``.
+        """
         js = client.jetstream(timeout=self.ack_timeout)
         slot_freed = asyncio.Event()
         deadline: float | None = None
@@ -259,7 +275,15 @@ class NatsPublisher(BaseReporter):
                     break
                 await self._wait_for(slot_freed, deadline)
                 continue
-            if len(self._in_flight) >= self.window or message.key in self._in_flight:
+            if message.key in self._in_flight:
+                if self._parked_count >= self.window:
+                    await self._wait_for(slot_freed, deadline)
+                    continue
+                self.spool.take(message)
+                self._parked.setdefault(message.key, deque()).append(message)
+                self._parked_count += 1
+                continue
+            if len(self._in_flight) >= self.window:
                 await self._wait_for(slot_freed, deadline)
                 continue
             self.spool.take(message)
@@ -283,6 +307,11 @@ class NatsPublisher(BaseReporter):
 
     async def _send(self, js: Any, client: Any, message: Message,
                     slot_freed: asyncio.Event) -> None:
+        """Publish ``message`` until acked, then its key's parked messages in turn.
+
+        A failure is retried in place (the key stays in flight), so nothing
+        of that key can overtake it; the id makes a re-sent copy harmless.
+        """
         delay = RETRY_DELAY
         while True:
             try:
@@ -306,8 +335,16 @@ class NatsPublisher(BaseReporter):
             self._counts["published"] += 1
             self._counts["duplicates" if ack.duplicate else "acked"] += 1
             self._last_ack_at = time.monotonic()
-            self._in_flight.pop(message.key, None)
-            break
+            parked = self._parked.get(message.key)
+            if not parked:
+                self._parked.pop(message.key, None)
+                self._in_flight.pop(message.key, None)
+                break
+            message = parked.popleft()
+            self._parked_count -= 1
+            self._in_flight[message.key] = message
+            delay = RETRY_DELAY
+            slot_freed.set()
         slot_freed.set()
 
     async def _sleep_or_wake(self, seconds: float) -> None:
