@@ -5,7 +5,7 @@
 # and PNG (`cacofonisk diagram call -o call.svg`, `cacofonisk replay LOG
 # --diagram DIR`, tests/test_diagram.py). DOT and Mermaid output need no
 # system package. Chromium and chromium-driver run the call board's browser
-# tests. nats-server runs the durable delivery tests. Debian/Ubuntu (apt-get) only; safe to run again: it installs only
+# tests. Debian/Ubuntu (apt-get) only; safe to run again: it installs only
 # what is missing from PATH.
 set -euo pipefail
 

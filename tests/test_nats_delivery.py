@@ -253,6 +253,9 @@ async def test_listen_publish_and_deliver_move_every_call_event_while_nats_and_r
     (["deliver", "--from", "nats://127.0.0.1:4222", "--webhook", "ftp://h/x"], "http(s)"),
     (["listen", "--host", "tcp://u@127.0.0.1:5038", "--publish", "nats//oops"], "nats://"),
     (["replay", "nats://127.0.0.1:4222", "--since", "yesterday"], "--since"),
+    (["listen", "--host", "tcp://u@127.0.0.1:5038", "--publish-raw"], "--publish"),
+    (["deliver", "--from", "nats://127.0.0.1:4222", "--webhook", "http://h/x",
+      "--timeout", "30s", "--ack-wait", "10s"], "--ack-wait"),
 ])
 def test_bad_nats_or_webhook_urls_give_one_line_and_exit_2(args: list[str], words: str,
                                                             capsys: Any) -> None:
