@@ -356,3 +356,43 @@ def test_replay_reads_the_raw_events_back_from_jetstream_as_from_the_file(
     assert main(["replay", nodes[0].url, "--format", "jsonl", "--start-seq", "1"]) == 0
     from_nats = capsys.readouterr().out
     assert from_nats == from_file and from_file.count("\n") >= 5
+
+
+async def test_records_a_receiver_keeps_refusing_go_to_the_dead_letter_stream_counted(
+        tmp_path: Path, nodes: list[nats_server.NatsNode], caplog: Any) -> None:
+    nodes.append(nats_server.single(tmp_path))
+    url = nodes[0].url
+    records = records_of(1)
+    publisher = NatsPublisher([url], scheme=SCHEME)
+    for record in records:
+        publisher.on_call_event(record)
+    assert await asyncio.to_thread(publisher.flush, 10.0)
+    publisher.close()
+    receiver = await WebhookReceiver(fail=1.0).start()
+    deliverer = Deliverer([url], WebhookPoster(receiver.url, None, timeout=1.0), scheme=SCHEME,
+                          max_attempts=3, backoff=0.01, backoff_cap=0.02)
+    task = asyncio.create_task(deliverer.run())
+    try:
+        for _ in range(200):
+            if deliverer.counts["dead"] == len(records):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        deliverer.stop()
+        await asyncio.wait_for(task, 10)
+        await receiver.stop()
+    assert deliverer.counts["dead"] == len(records)
+    assert receiver.answers["500"] == 3 * len(records)  # max_attempts each, then given up
+    assert "gave up" in caplog.text
+    client = await nats.connect(url)
+    try:
+        sub = await client.jetstream().pull_subscribe("cacofonisk.dead.>",
+                                                      stream="CACOFONISK_DEAD")
+        dead = await sub.fetch(len(records) + 1, timeout=1.0)
+    except nats.errors.TimeoutError:
+        dead = []
+    finally:
+        await client.close()
+    assert sorted(json.loads(m.data)["event_id"] for m in dead) == \
+        sorted(r.event_id for r in records)
+    assert {m.headers["Cacofonisk-Dead-Reason"] for m in dead} == {"HTTP 500"}
