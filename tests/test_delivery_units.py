@@ -161,3 +161,16 @@ def test_since_takes_an_iso_time_or_a_duration_ago() -> None:
         2026, 12, 1, 8, 0, tzinfo=dt.timezone.utc)
     with pytest.raises(argparse.ArgumentTypeError):
         duration("yesterday")
+
+
+def test_the_cli_imports_neither_nats_nor_aiohttp_until_a_delivery_option_is_used() -> None:
+    # the base install stays light: these live in the nats and webhook extras
+    import subprocess
+    import sys
+    code = ("import sys; from cacofonisk.cli import build_parser; "
+            "build_parser().parse_args(['replay', 'x.json']); import cacofonisk; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'nats', 'aiohttp', 'standardwebhooks'}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parent.parent)
+    assert done.stdout.strip() == "[]"

@@ -100,20 +100,27 @@ def feed(manager: ChannelManager, events: list[dict[str, Any]]) -> None:
 
 async def deliver_all(servers: list[str], receiver: WebhookReceiver,
                       expected: list[dict[str, Any]], stream: StreamSettings,
-                      timeout: float = 40.0) -> Deliverer:
+                      timeout: float = 40.0, processes: int = 2) -> Deliverer:
+    """Run ``processes`` deliverers sharing one durable name until all arrived."""
     ids = {r["event_id"] for r in expected}
-    deliverer = Deliverer(servers, WebhookPoster(receiver.url, parse_secret(SECRET, "test"),
-                                                 timeout=0.3),
-                          scheme=SCHEME, stream=stream, backoff=0.02, backoff_cap=0.1,
-                          ack_wait=5.0)
-    task = asyncio.create_task(deliverer.run())
+    deliverers = [Deliverer(servers, WebhookPoster(receiver.url, parse_secret(SECRET, "test"),
+                                                   timeout=0.3),
+                            scheme=SCHEME, stream=stream, backoff=0.02, backoff_cap=0.1,
+                            ack_wait=5.0) for _ in range(processes)]
+    tasks = [asyncio.create_task(d.run()) for d in deliverers]
     done = await receiver.until(lambda: ids <= {d.msg_id for d in receiver.deliveries},
                                 timeout)
-    deliverer.stop()
-    await asyncio.wait_for(task, 10)
+    for deliverer in deliverers:
+        deliverer.stop()
+    await asyncio.wait_for(asyncio.gather(*tasks), 10)
+    total = Deliverer([], deliverers[0].poster)
+    for deliverer in deliverers:
+        for key, value in deliverer.counts.items():
+            total.counts[key] += value
     assert done, (f"{len(ids - {d.msg_id for d in receiver.deliveries})} records never "
-                  f"arrived; deliverer {deliverer.health()}")
-    return deliverer
+                  f"arrived; deliverers {[d.health() for d in deliverers]}")
+    assert all(d.counts["delivered"] for d in deliverers)  # both took a share
+    return total
 
 
 async def test_every_record_arrives_once_in_order_through_a_nats_restart_and_a_failing_receiver(

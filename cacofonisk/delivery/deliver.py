@@ -162,7 +162,8 @@ class Deliverer:
                 self.counts["delivered"] += 1
                 await self._ack(message)
                 return
-            self._failed(f"webhook {self.poster.url}: {msg_id} attempt {attempt}: {outcome}")
+            log.info("webhook %s: %s attempt %d: %s", self.poster.url, msg_id, attempt, outcome)
+            self._failed(f"webhook {self.poster.url} failed: {outcome}; retrying with backoff")
             if attempt >= self.max_attempts or time.time() - stored_at > self.max_age:
                 await self._dead_letter(js, message, msg_id, outcome, attempt)
                 return

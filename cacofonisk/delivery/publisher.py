@@ -321,7 +321,9 @@ class NatsPublisher(BaseReporter):
                 raise
             except Exception as err:  # noqa: BLE001 - retried; the id de-duplicates
                 self._counts["failures"] += 1
-                self._note_error(f"publish to {message.subject} failed: {err!r}")
+                log.debug("publish to %s failed: %r", message.subject, err)
+                self._note_error(f"publishing to JetStream failed ({err!r}); retrying; "
+                                 "records wait in the buffer")
                 if "no response from stream" in str(err).lower() or "NoStream" in repr(err):
                     try:
                         await ensure_stream(js, self.stream, self.scheme)
