@@ -11,6 +11,7 @@ receiver do meanwhile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -210,7 +211,9 @@ async def command(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process
 
 
 async def stopped(proc: asyncio.subprocess.Process) -> tuple[int, str]:
-    proc.send_signal(signal.SIGTERM)
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
     _out, err = await asyncio.wait_for(proc.communicate(), 20)
     return proc.returncode or 0, err.decode()
 
@@ -233,7 +236,7 @@ async def test_listen_publish_and_deliver_move_every_call_event_while_nats_and_r
             "--backoff", "0.05", "--backoff-cap", "0.3", "--timeout", "1", "--ack-wait", "3",
             env={"CACOFONISK_WEBHOOK_SECRET": SECRET})
         try:
-            await ami.wait_until_sent(len(stream) // 3)
+            await asyncio.wait_for(ami.wait_until_sent(len(stream) // 3), 30)
             node.stop(kill=True)          # NATS crashes mid-stream ...
             await receiver.stop()         # ... and so does the receiver
             await asyncio.sleep(0.5)
