@@ -406,3 +406,31 @@ async def test_records_a_receiver_keeps_refusing_go_to_the_dead_letter_stream_co
     assert sorted(json.loads(m.data)["event_id"] for m in dead) == \
         sorted(r.event_id for r in records)
     assert {m.headers["Cacofonisk-Dead-Reason"] for m in dead} == {"HTTP 500"}
+
+
+async def test_deliver_waits_for_the_publisher_to_create_the_stream_instead_of_creating_it(
+        tmp_path: Path, nodes: list[nats_server.NatsNode]) -> None:
+    nodes.append(nats_server.single(tmp_path))
+    url = nodes[0].url
+    receiver = await WebhookReceiver().start()
+    deliverer = Deliverer([url], WebhookPoster(receiver.url, None), scheme=SCHEME)
+    task = asyncio.create_task(deliverer.run())
+    client = await nats.connect(url)
+    try:
+        await asyncio.sleep(0.5)
+        assert "waiting for `cacofonisk listen --publish`" in deliverer.last_error
+        with pytest.raises(nats.js.errors.NotFoundError):
+            await client.jetstream().stream_info("CACOFONISK")
+        publisher = NatsPublisher([url], scheme=SCHEME, stream=StreamSettings(max_age=3600))
+        records = records_of(1)
+        for record in records:
+            publisher.on_call_event(record)
+        publisher.close()
+        assert await receiver.until(lambda: len(receiver.deliveries) == len(records), 15)
+        dead = await client.jetstream().stream_info("CACOFONISK_DEAD")
+        assert dead.config.max_age == 3600  # as the records' stream
+    finally:
+        deliverer.stop()
+        await asyncio.wait_for(task, 10)
+        await client.close()
+        await receiver.stop()

@@ -31,8 +31,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import nats.errors
 from nats.js import api
+from nats.js.errors import NotFoundError
 
 from .streams import StreamSettings, connect, ensure_stream
 from .subjects import SubjectScheme
@@ -104,12 +106,30 @@ class Deliverer:
             return
         try:
             js = client.jetstream(timeout=5.0)
-            await self._retrying(lambda: ensure_stream(js, self.stream, self.scheme))
-            await self._retrying(lambda: ensure_stream(js, self.stream, self.scheme, dead=True))
+            info = await self._retrying(lambda: self._records_stream(js))
+            if info is None:
+                return
+            # the dead letters get the records' replicas and max age
+            dead = attrs.evolve(self.stream, replicas=info.config.num_replicas or 1,
+                                max_age=info.config.max_age or 0.0)
+            await self._retrying(lambda: ensure_stream(js, dead, self.scheme, dead=True))
             await asyncio.gather(*(self._partition(js, p) for p in self.partitions))
         finally:
             await self.poster.close()
             await client.close()
+
+    async def _records_stream(self, js: Any) -> Any:
+        """The records' stream, once it exists.
+
+        Why not create it: ``listen --publish`` creates it with the replicas
+        and max age its operator chose; a deliver started first must not
+        create it with defaults. It waits (and says so) instead.
+        """
+        try:
+            return await js.stream_info(self.stream.name)
+        except NotFoundError:
+            raise LookupError(f"stream {self.stream.name} does not exist yet; waiting for "
+                              "`cacofonisk listen --publish` to create it") from None
 
     async def _retrying(self, make: Any) -> Any:
         delay = 0.2
@@ -117,7 +137,7 @@ class Deliverer:
             try:
                 return await make()
             except Exception as err:  # noqa: BLE001 - a cluster electing a leader
-                self._failed(f"NATS: {err!r}")
+                self._failed(str(err) if isinstance(err, LookupError) else f"NATS: {err!r}")
                 await self._sleep(delay)
                 delay = min(delay * 2, 2.0)
         return None
