@@ -38,7 +38,7 @@ nats = pytest.importorskip("nats", reason="nats-py is not installed: pip install
 from cacofonisk.delivery.deliver import Deliverer  # noqa: E402
 from cacofonisk.delivery.publisher import NatsPublisher  # noqa: E402
 from cacofonisk.delivery.streams import StreamSettings  # noqa: E402
-from cacofonisk.delivery.subjects import SubjectScheme  # noqa: E402
+from cacofonisk.delivery.subjects import SubjectScheme, partition_of  # noqa: E402
 from cacofonisk.delivery.webhook import WebhookPoster, parse_secret  # noqa: E402
 from cacofonisk.testing.webhook_receiver import WebhookReceiver, new_secret  # noqa: E402
 
@@ -408,7 +408,7 @@ async def test_records_a_receiver_keeps_refusing_go_to_the_dead_letter_stream_co
     assert {m.headers["Cacofonisk-Dead-Reason"] for m in dead} == {"HTTP 500"}
 
 
-async def test_deliver_waits_for_the_publisher_to_create_the_stream_instead_of_creating_it(
+async def test_deliver_waits_for_the_stream_and_follows_its_partition_count(
         tmp_path: Path, nodes: list[nats_server.NatsNode]) -> None:
     nodes.append(nats_server.single(tmp_path))
     url = nodes[0].url
@@ -421,8 +421,10 @@ async def test_deliver_waits_for_the_publisher_to_create_the_stream_instead_of_c
         assert "waiting for `cacofonisk listen --publish`" in deliverer.last_error
         with pytest.raises(nats.js.errors.NotFoundError):
             await client.jetstream().stream_info("CACOFONISK")
-        publisher = NatsPublisher([url], scheme=SCHEME, stream=StreamSettings(max_age=3600))
-        records = records_of(1)
+        # the publisher makes 16 partitions, the deliverer was told 4: it follows the stream
+        publisher = NatsPublisher([url], stream=StreamSettings(max_age=3600))
+        records = records_of(4)
+        assert any(partition_of("pbx", r.call_id, 16) >= 4 for r in records)
         for record in records:
             publisher.on_call_event(record)
         publisher.close()

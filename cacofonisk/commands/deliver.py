@@ -41,7 +41,8 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--stream", default="CACOFONISK", metavar="NAME")
     parser.add_argument("--subject-prefix", default="cacofonisk", metavar="PREFIX")
     parser.add_argument("--partitions", type=int, default=16, metavar="N",
-                        help="the publisher's partition count (default 16)")
+                        help="partitions to expect when the stream does not record its "
+                             "count (default 16; the stream's own count wins)")
     parser.add_argument("--max-attempts", type=int, default=50, metavar="N",
                         help="POSTs of one record before it is dead-lettered (default 50)")
     parser.add_argument("--max-age", type=duration, default=duration("1d"),

@@ -36,7 +36,7 @@ import nats.errors
 from nats.js import api
 from nats.js.errors import NotFoundError
 
-from .streams import StreamSettings, connect, ensure_stream
+from .streams import StreamSettings, connect, ensure_stream, partitions_of
 from .subjects import SubjectScheme
 from .webhook import Outcome, WebhookPoster
 
@@ -109,6 +109,7 @@ class Deliverer:
             info = await self._retrying(lambda: self._records_stream(js))
             if info is None:
                 return
+            self._follow_partitions(partitions_of(info))
             # the dead letters get the records' replicas and max age
             dead = attrs.evolve(self.stream, replicas=info.config.num_replicas or 1,
                                 max_age=info.config.max_age or 0.0)
@@ -117,6 +118,21 @@ class Deliverer:
         finally:
             await self.poster.close()
             await client.close()
+
+    def _follow_partitions(self, stored: int | None) -> None:
+        """Consume the partitions the stream says the publishers fill.
+
+        Why: a deliver with fewer partitions than the publishers would never
+        see the records of the others.
+        """
+        if stored is None or stored == self.scheme.partitions:
+            return
+        log.warning("stream %s has %d call partitions, not %d: following the stream",
+                    self.stream.name, stored, self.scheme.partitions)
+        all_before = self.partitions == list(range(self.scheme.partitions))
+        self.scheme = attrs.evolve(self.scheme, partitions=stored)
+        if all_before:
+            self.partitions = list(range(stored))
 
     async def _records_stream(self, js: Any) -> Any:
         """The records' stream, once it exists.
