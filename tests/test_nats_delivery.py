@@ -199,15 +199,16 @@ async def test_a_cluster_loses_nothing_when_its_stream_leader_is_killed(
 ROOT = Path(__file__).resolve().parent.parent
 
 
-async def command(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process:
-    """``python -m cacofonisk ARGS`` with its output captured."""
+async def command(*args: str, env: dict[str, str], stdout: int = asyncio.subprocess.DEVNULL
+                  ) -> asyncio.subprocess.Process:
+    """``python -m cacofonisk ARGS`` with its errors captured."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CACOFONISK_")}
     full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT),
                                                           full_env.get("PYTHONPATH")]))
     full_env.update(env)
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cacofonisk", *args, cwd=str(ROOT), env=full_env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        stdout=stdout, stderr=asyncio.subprocess.PIPE)
 
 
 async def stopped(proc: asyncio.subprocess.Process) -> tuple[int, str]:
@@ -230,6 +231,7 @@ async def test_listen_publish_and_deliver_move_every_call_event_while_nats_and_r
         listen = await command(
             "listen", "--host", f"tcp://u@127.0.0.1:{ami.port}?name=pbx",
             "--publish", node.url, *partitions, "--spill-file", str(tmp_path / "spill.jsonl"),
+            "--publish-raw",
             env={"CACOFONISK_AMI_PASSWORD": "ami-secret"})
         deliver = await command(
             "deliver", "--from", node.url, "--webhook", receiver.url, *partitions,
@@ -255,6 +257,13 @@ async def test_listen_publish_and_deliver_move_every_call_event_while_nats_and_r
     assert (listen_rc, deliver_rc) == (0, 0), (listen_err, deliver_err)
     assert "Traceback" not in listen_err + deliver_err
     assert_exactly_once_in_order(receiver, expected)
+    # the raw AMI events were stored too: a replay of them gives the same records
+    replay = await command("replay", node.url, "--format", "jsonl", env={},
+                           stdout=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(replay.communicate(), 30)
+    assert replay.returncode == 0, err.decode()
+    replayed = [json.loads(line) for line in out.decode().splitlines()]
+    assert [r for r in replayed if r["event"] != "on_user_event"] == expected
 
 
 @pytest.mark.parametrize("args, words", [
