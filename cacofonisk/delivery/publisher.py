@@ -116,7 +116,10 @@ class NatsPublisher(BaseReporter):
         kept = self.spool.put(message)
         loop, wake = self._loop, self._wake
         if loop is not None and wake is not None and not wake.is_set():
-            loop.call_soon_threadsafe(wake.set)
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # the thread died (logged there): keep buffering
+                pass
         return kept
 
     def raw_tap(self, manager_class: Callable[..., Any] = ChannelManager
@@ -179,7 +182,14 @@ class NatsPublisher(BaseReporter):
     # -- the publisher's thread -----------------------------------------------------
 
     def _thread_main(self) -> None:
-        asyncio.run(self._main())
+        try:
+            asyncio.run(self._main())
+        except Exception:  # a bug: say so; records keep going to the buffer and spill file
+            self._connected = False
+            self._last_error = "publisher thread stopped by an internal error"
+            log.exception("NATS publisher thread stopped")
+        finally:
+            self._ready.set()
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
