@@ -24,6 +24,7 @@ record's ``event_id`` on every attempt, so a receiver that got a copy whose
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -164,9 +165,13 @@ class Deliverer:
             filter_subject=self.scheme.partition_filter(partition),
             ack_policy=api.AckPolicy.EXPLICIT, max_ack_pending=1, ack_wait=self.ack_wait,
             deliver_policy=api.DeliverPolicy.ALL, max_deliver=-1)
-        sub = await self._retrying(lambda: js.pull_subscribe(
-            config.filter_subject, durable=config.durable_name, stream=self.stream.name,
-            config=config))
+        def subscribe() -> Any:
+            return self._retrying(lambda: js.pull_subscribe(
+                config.filter_subject, durable=config.durable_name, stream=self.stream.name,
+                config=config))
+
+        sub = await subscribe()
+        failures = 0
         while sub is not None and not self._stop.is_set():
             try:
                 messages = await sub.fetch(1, timeout=1.0)
@@ -174,8 +179,14 @@ class Deliverer:
                 continue
             except Exception as err:  # noqa: BLE001 - NATS away or electing a leader
                 self._failed(f"partition {partition}: fetch failed: {err!r}")
+                failures += 1
                 await self._sleep(0.5)
+                if failures % 5 == 0:  # the consumer may be gone (a store lost): again
+                    with contextlib.suppress(Exception):
+                        await sub.unsubscribe()
+                    sub = await subscribe()
                 continue
+            failures = 0
             for message in messages:
                 await self._handle(js, message)
 
