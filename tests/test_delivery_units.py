@@ -174,3 +174,65 @@ def test_the_cli_imports_neither_nats_nor_aiohttp_until_a_delivery_option_is_use
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, cwd=Path(__file__).resolve().parent.parent)
     assert done.stdout.strip() == "[]"
+
+
+# -- the published JSON schema (docs/call-event.schema.json) -------------------------------
+
+_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
+          "null": type(None), "array": list, "object": dict}
+
+
+def _check(value: object, schema: dict, defs: dict, where: str) -> list[str]:
+    """The subset of JSON Schema the document uses: $ref, type, required,
+    properties, items, pattern. Returns what does not match."""
+    import re
+    if "$ref" in schema:
+        schema = defs[schema["$ref"].rsplit("/", 1)[1]]
+    kinds = schema.get("type")
+    if kinds is not None:
+        kinds = [kinds] if isinstance(kinds, str) else kinds
+        ok = any(isinstance(value, _TYPES[k]) and not (k in ("integer", "number") and
+                                                       isinstance(value, bool))
+                 for k in kinds)
+        if not ok:
+            return [f"{where}: {value!r} is not {kinds}"]
+    problems = []
+    if isinstance(value, dict):
+        problems += [f"{where}: no {k}" for k in schema.get("required", []) if k not in value]
+        for key, sub in schema.get("properties", {}).items():
+            if key in value:
+                problems += _check(value[key], sub, defs, f"{where}.{key}")
+    if isinstance(value, list) and "items" in schema:
+        for n, item in enumerate(value):
+            problems += _check(item, schema["items"], defs, f"{where}[{n}]")
+    if isinstance(value, str) and "pattern" in schema and not re.search(schema["pattern"],
+                                                                         value):
+        problems.append(f"{where}: {value!r} does not match {schema['pattern']}")
+    return problems
+
+
+def test_every_record_of_a_many_call_stream_matches_the_published_json_schema() -> None:
+    from cacofonisk import ChannelManager
+    from cacofonisk.delivery.subjects import SCHEMA, record_json
+    from cacofonisk.reporters.base import BaseReporter
+    from cacofonisk.testing.call_streams import many_calls
+    schema = json.loads((Path(__file__).resolve().parent.parent / "docs" /
+                         "call-event.schema.json").read_text())
+    assert schema["$id"] == SCHEMA
+
+    class Check(BaseReporter):
+        problems: list[str] = []
+        seen: set[str] = set()
+
+        def on_call_event(self, record) -> None:  # type: ignore[no-untyped-def]
+            if record.event_id:
+                body = json.loads(record_json(record))
+                self.seen.add(body["event"])
+                self.problems += _check(body, schema, schema["$defs"], body["event"])
+
+    manager = ChannelManager(reporter=Check(), server="pbx")
+    for event in many_calls(40):
+        manager.on_event(event)
+    manager.flush()
+    assert Check.problems == []
+    assert {"on_b_dial", "on_up", "on_hangup", "on_warm_transfer"} <= Check.seen
