@@ -41,7 +41,8 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--stream", default="CACOFONISK", metavar="NAME")
     parser.add_argument("--subject-prefix", default="cacofonisk", metavar="PREFIX")
     parser.add_argument("--partitions", type=int, default=16, metavar="N",
-                        help="the publisher's partition count (default 16)")
+                        help="partitions to expect when the stream does not record its "
+                             "count (default 16; the stream's own count wins)")
     parser.add_argument("--max-attempts", type=int, default=50, metavar="N",
                         help="POSTs of one record before it is dead-lettered (default 50)")
     parser.add_argument("--max-age", type=duration, default=duration("1d"),
@@ -53,6 +54,9 @@ def add_parser(sub: Any) -> None:
                         help="longest retry delay (default 30s)")
     parser.add_argument("--timeout", type=duration, default=10.0, metavar="DURATION",
                         help="one request's time limit (default 10s)")
+    parser.add_argument("--ack-wait", type=duration, default=30.0, metavar="DURATION",
+                        help="how long JetStream waits for a silent deliver process before "
+                             "another one gets its record; more than --timeout (default 30s)")
     parser.add_argument("--health", type=float, default=0.0, metavar="SECONDS",
                         help="print delivery figures to stderr every SECONDS")
     parser.set_defaults(run=run)
@@ -65,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
     servers = parse_nats_url(args.source)
     check_url(args.webhook)
     scheme = SubjectScheme(args.subject_prefix, args.partitions)
+    if args.ack_wait <= args.timeout:
+        raise ConfigurationError(f"--ack-wait ({args.ack_wait:g}s) must be longer than "
+                                 f"--timeout ({args.timeout:g}s)")
     if args.max_attempts < 1:
         raise ConfigurationError(f"--max-attempts must be at least 1, not {args.max_attempts}")
     try:
@@ -79,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     deliverer = Deliverer(servers, poster, scheme=scheme, stream=StreamSettings(args.stream),
                           durable=args.durable, max_attempts=args.max_attempts,
                           max_age=args.max_age, backoff=args.backoff,
-                          backoff_cap=args.backoff_cap)
+                          backoff_cap=args.backoff_cap, ack_wait=args.ack_wait)
     asyncio.run(_main(deliverer, args.health))
     return 0
 

@@ -53,7 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--subject-prefix", default="cacofonisk", metavar="PREFIX",
                        help="first subject tokens (default cacofonisk)")
     group.add_argument("--partitions", type=int, default=16, metavar="N",
-                       help="call partitions; `deliver` must use the same N (default 16)")
+                       help="call partitions, recorded in a new stream's description "
+                            "(default 16)")
     group.add_argument("--publish-buffer", type=int, default=10_000, metavar="N",
                        help="records kept in memory while NATS is away (default 10000)")
     group.add_argument("--spill-file", metavar="PATH",

@@ -24,6 +24,7 @@ record's ``event_id`` on every attempt, so a receiver that got a copy whose
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -31,10 +32,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import nats.errors
 from nats.js import api
+from nats.js.errors import NotFoundError
 
-from .streams import StreamSettings, connect, ensure_stream
+from .streams import StreamSettings, connect, ensure_stream, partitions_of
 from .subjects import SubjectScheme
 from .webhook import Outcome, WebhookPoster
 
@@ -104,12 +107,46 @@ class Deliverer:
             return
         try:
             js = client.jetstream(timeout=5.0)
-            await self._retrying(lambda: ensure_stream(js, self.stream, self.scheme))
-            await self._retrying(lambda: ensure_stream(js, self.stream, self.scheme, dead=True))
+            info = await self._retrying(lambda: self._records_stream(js))
+            if info is None:
+                return
+            self._follow_partitions(partitions_of(info))
+            # the dead letters get the records' replicas and max age
+            dead = attrs.evolve(self.stream, replicas=info.config.num_replicas or 1,
+                                max_age=info.config.max_age or 0.0)
+            await self._retrying(lambda: ensure_stream(js, dead, self.scheme, dead=True))
             await asyncio.gather(*(self._partition(js, p) for p in self.partitions))
         finally:
             await self.poster.close()
             await client.close()
+
+    def _follow_partitions(self, stored: int | None) -> None:
+        """Consume the partitions the stream says the publishers fill.
+
+        Why: a deliver with fewer partitions than the publishers would never
+        see the records of the others.
+        """
+        if stored is None or stored == self.scheme.partitions:
+            return
+        log.warning("stream %s has %d call partitions, not %d: following the stream",
+                    self.stream.name, stored, self.scheme.partitions)
+        all_before = self.partitions == list(range(self.scheme.partitions))
+        self.scheme = attrs.evolve(self.scheme, partitions=stored)
+        if all_before:
+            self.partitions = list(range(stored))
+
+    async def _records_stream(self, js: Any) -> Any:
+        """The records' stream, once it exists.
+
+        Why not create it: ``listen --publish`` creates it with the replicas
+        and max age its operator chose; a deliver started first must not
+        create it with defaults. It waits (and says so) instead.
+        """
+        try:
+            return await js.stream_info(self.stream.name)
+        except NotFoundError:
+            raise LookupError(f"stream {self.stream.name} does not exist yet; waiting for "
+                              "`cacofonisk listen --publish` to create it") from None
 
     async def _retrying(self, make: Any) -> Any:
         delay = 0.2
@@ -117,7 +154,7 @@ class Deliverer:
             try:
                 return await make()
             except Exception as err:  # noqa: BLE001 - a cluster electing a leader
-                self._failed(f"NATS: {err!r}")
+                self._failed(str(err) if isinstance(err, LookupError) else f"NATS: {err!r}")
                 await self._sleep(delay)
                 delay = min(delay * 2, 2.0)
         return None
@@ -128,9 +165,13 @@ class Deliverer:
             filter_subject=self.scheme.partition_filter(partition),
             ack_policy=api.AckPolicy.EXPLICIT, max_ack_pending=1, ack_wait=self.ack_wait,
             deliver_policy=api.DeliverPolicy.ALL, max_deliver=-1)
-        sub = await self._retrying(lambda: js.pull_subscribe(
-            config.filter_subject, durable=config.durable_name, stream=self.stream.name,
-            config=config))
+        def subscribe() -> Any:
+            return self._retrying(lambda: js.pull_subscribe(
+                config.filter_subject, durable=config.durable_name, stream=self.stream.name,
+                config=config))
+
+        sub = await subscribe()
+        failures = 0
         while sub is not None and not self._stop.is_set():
             try:
                 messages = await sub.fetch(1, timeout=1.0)
@@ -138,8 +179,14 @@ class Deliverer:
                 continue
             except Exception as err:  # noqa: BLE001 - NATS away or electing a leader
                 self._failed(f"partition {partition}: fetch failed: {err!r}")
+                failures += 1
                 await self._sleep(0.5)
+                if failures % 5 == 0:  # the consumer may be gone (a store lost): again
+                    with contextlib.suppress(Exception):
+                        await sub.unsubscribe()
+                    sub = await subscribe()
                 continue
+            failures = 0
             for message in messages:
                 await self._handle(js, message)
 
@@ -162,7 +209,8 @@ class Deliverer:
                 self.counts["delivered"] += 1
                 await self._ack(message)
                 return
-            self._failed(f"webhook {self.poster.url}: {msg_id} attempt {attempt}: {outcome}")
+            log.info("webhook %s: %s attempt %d: %s", self.poster.url, msg_id, attempt, outcome)
+            self._failed(f"webhook {self.poster.url} failed: {outcome}; retrying with backoff")
             if attempt >= self.max_attempts or time.time() - stored_at > self.max_age:
                 await self._dead_letter(js, message, msg_id, outcome, attempt)
                 return
@@ -186,10 +234,23 @@ class Deliverer:
             await self._sleep(min(left, self.ack_wait / 3))
 
     async def _ack(self, message: Any) -> None:
-        try:
-            await message.ack_sync(timeout=5.0)
-        except Exception as err:  # noqa: BLE001 - it comes again; webhook-id de-duplicates
-            self._failed(f"ack of {message.subject} failed ({err!r}); it may be posted again")
+        """Acknowledge, retrying through a NATS restart for up to ``ack_wait``.
+
+        Why retry: with one message pending per partition, a lost ack holds
+        the partition until JetStream's ack_wait ends; the consumer's state
+        survives a restart, so the same ack still counts once NATS is back.
+        """
+        deadline = time.monotonic() + self.ack_wait
+        while True:
+            try:
+                await message.ack_sync(timeout=2.0)
+                return
+            except Exception as err:  # noqa: BLE001 - NATS away; it may come back
+                if time.monotonic() >= deadline or self._stop.is_set():
+                    self._failed(f"ack of {message.subject} failed ({err!r}); JetStream "
+                                 "hands it out again (webhook-id stays the same)")
+                    return
+                await self._sleep(0.2)
 
     async def _dead_letter(self, js: Any, message: Any, msg_id: str, outcome: Outcome,
                            attempts: int) -> None:

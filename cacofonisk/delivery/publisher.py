@@ -10,8 +10,9 @@ and shown by ``health()``.
 
 Acknowledgements are awaited with a bounded window (``window`` messages in
 flight). Two messages with the same key (one call) are never in flight at
-once, and a failed publish is retried before anything else, so a call's
-records are stored in the order they were made. A publish whose ack was
+once: a later one waits (parked) for the earlier one's ack, and a failed
+publish is retried before its key's next message, so a call's records are
+stored in the order they were made while other calls go on. A publish whose ack was
 lost is simply sent again: JetStream drops the copy by its ``Nats-Msg-Id``.
 
 Use from Python::
@@ -29,6 +30,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -80,7 +82,11 @@ class NatsPublisher(BaseReporter):
         self._connected = False
         self._last_error = ""
         self._last_ack_at: float | None = None
+        #: key -> the message of that key awaiting its ack (one per key)
         self._in_flight: dict[str, Message] = {}
+        #: key -> later messages of that key, sent one by one as acks come
+        self._parked: dict[str, deque[Message]] = {}
+        self._parked_count = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._closing = False
@@ -110,7 +116,10 @@ class NatsPublisher(BaseReporter):
         kept = self.spool.put(message)
         loop, wake = self._loop, self._wake
         if loop is not None and wake is not None and not wake.is_set():
-            loop.call_soon_threadsafe(wake.set)
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # the thread died (logged there): keep buffering
+                pass
         return kept
 
     def raw_tap(self, manager_class: Callable[..., Any] = ChannelManager
@@ -133,7 +142,8 @@ class NatsPublisher(BaseReporter):
         publisher was closed without a spill file.
         """
         return {"connected": self._connected, **self._counts,
-                "in_flight": len(self._in_flight), "buffered": self.spool.in_memory,
+                "in_flight": len(self._in_flight),
+                "buffered": self.spool.in_memory + self._parked_count,
                 "spill_waiting": self.spool.in_file, "spilled": self.spool.spilled,
                 "overflowed": self.spool.overflowed, "last_error": self._last_error,
                 "last_ack_age": (None if self._last_ack_at is None
@@ -158,8 +168,11 @@ class NatsPublisher(BaseReporter):
             loop.call_soon_threadsafe(wake.set)
         self._thread.join(self.close_timeout + 5.0)
         self._closed = True
-        lost = self.spool.spill_all(list(self._in_flight.values()))
+        unacked = [m for key, first in self._in_flight.items()
+                   for m in (first, *self._parked.get(key, ()))]
+        lost = self.spool.spill_all(unacked)
         self._in_flight.clear()
+        self._parked.clear()
         if lost:
             self._counts["lost"] += lost
             log.error("publisher closed with %d messages not acked and no spill file: "
@@ -169,7 +182,14 @@ class NatsPublisher(BaseReporter):
     # -- the publisher's thread -----------------------------------------------------
 
     def _thread_main(self) -> None:
-        asyncio.run(self._main())
+        try:
+            asyncio.run(self._main())
+        except Exception:  # a bug: say so; records keep going to the buffer and spill file
+            self._connected = False
+            self._last_error = "publisher thread stopped by an internal error"
+            log.exception("NATS publisher thread stopped")
+        finally:
+            self._ready.set()
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -188,20 +208,51 @@ class NatsPublisher(BaseReporter):
                     log.debug("NATS close: %s", err)
 
     async def _connect_until_closing(self) -> Any:
+        """Connect (retrying) and make sure the stream exists.
+
+        Once ``close()`` was called, it keeps trying for ``close_timeout``
+        only, then gives up (None) so waiting messages can be spilled. The
+        attempt runs as a task so that nothing waits for a connect timeout
+        longer than that.
+        """
+        assert self._wake is not None  # noqa: S101 - set by _main
         delay = RETRY_DELAY
-        while not self._closing:
+        deadline: float | None = None
+        while True:
+            attempt = asyncio.ensure_future(self._connect_once())
+            while not attempt.done():
+                if self._closing and deadline is None:
+                    deadline = time.monotonic() + self.close_timeout
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    attempt.cancel()
+                    return None
+                waker = asyncio.ensure_future(self._wake.wait())
+                await asyncio.wait([attempt, waker], timeout=left,
+                                   return_when=asyncio.FIRST_COMPLETED)
+                waker.cancel()
+                self._wake.clear()
             try:
-                client = await connect(self.servers, self.name,
-                                       disconnected_cb=self._on_disconnect,
-                                       reconnected_cb=self._on_reconnect)
-                await ensure_stream(client.jetstream(), self.stream, self.scheme)
-                self._connected = True
-                return client
+                client = attempt.result()
             except Exception as err:  # noqa: BLE001 - keep buffering, try again
                 self._note_error(f"cannot reach NATS at {', '.join(self.servers)}: {err!r}")
+                if deadline is not None and time.monotonic() >= deadline:
+                    return None
                 await self._sleep_or_wake(delay)
                 delay = min(delay * 2, RETRY_MAX_DELAY)
-        return None
+                continue
+            self._connected = True
+            return client
+
+    async def _connect_once(self) -> Any:
+        client = await connect(self.servers, self.name, disconnected_cb=self._on_disconnect,
+                               reconnected_cb=self._on_reconnect)
+        try:
+            await ensure_stream(client.jetstream(), self.stream, self.scheme)
+        except BaseException:
+            await client.close()
+            raise
+        return client
 
     async def _on_disconnect(self) -> None:
         self._connected = False
@@ -212,7 +263,13 @@ class NatsPublisher(BaseReporter):
         log.info("NATS publisher: reconnected")
 
     async def _pump(self, client: Any) -> None:
-        """Send queued messages in order, at most ``window`` unacked, one per key."""
+        """Send queued messages in order: at most ``window`` awaiting acks, one per key.
+
+        A message whose key (call) already has one in flight is parked
+        behind it and sent when that ack comes, so one call's records are
+        stored in order while other calls' records go on (no head-of-line
+        blocking). Parked messages count against a second ``window``.
+        """
         js = client.jetstream(timeout=self.ack_timeout)
         slot_freed = asyncio.Event()
         deadline: float | None = None
@@ -228,7 +285,15 @@ class NatsPublisher(BaseReporter):
                     break
                 await self._wait_for(slot_freed, deadline)
                 continue
-            if len(self._in_flight) >= self.window or message.key in self._in_flight:
+            if message.key in self._in_flight:
+                if self._parked_count >= self.window:
+                    await self._wait_for(slot_freed, deadline)
+                    continue
+                self.spool.take(message)
+                self._parked.setdefault(message.key, deque()).append(message)
+                self._parked_count += 1
+                continue
+            if len(self._in_flight) >= self.window:
                 await self._wait_for(slot_freed, deadline)
                 continue
             self.spool.take(message)
@@ -252,6 +317,11 @@ class NatsPublisher(BaseReporter):
 
     async def _send(self, js: Any, client: Any, message: Message,
                     slot_freed: asyncio.Event) -> None:
+        """Publish ``message`` until acked, then its key's parked messages in turn.
+
+        A failure is retried in place (the key stays in flight), so nothing
+        of that key can overtake it; the id makes a re-sent copy harmless.
+        """
         delay = RETRY_DELAY
         while True:
             try:
@@ -261,7 +331,9 @@ class NatsPublisher(BaseReporter):
                 raise
             except Exception as err:  # noqa: BLE001 - retried; the id de-duplicates
                 self._counts["failures"] += 1
-                self._note_error(f"publish to {message.subject} failed: {err!r}")
+                log.debug("publish to %s failed: %r", message.subject, err)
+                self._note_error(f"publishing to JetStream failed ({err!r}); retrying; "
+                                 "records wait in the buffer")
                 if "no response from stream" in str(err).lower() or "NoStream" in repr(err):
                     try:
                         await ensure_stream(js, self.stream, self.scheme)
@@ -275,8 +347,16 @@ class NatsPublisher(BaseReporter):
             self._counts["published"] += 1
             self._counts["duplicates" if ack.duplicate else "acked"] += 1
             self._last_ack_at = time.monotonic()
-            self._in_flight.pop(message.key, None)
-            break
+            parked = self._parked.get(message.key)
+            if not parked:
+                self._parked.pop(message.key, None)
+                self._in_flight.pop(message.key, None)
+                break
+            message = parked.popleft()
+            self._parked_count -= 1
+            self._in_flight[message.key] = message
+            delay = RETRY_DELAY
+            slot_freed.set()
         slot_freed.set()
 
     async def _sleep_or_wake(self, seconds: float) -> None:

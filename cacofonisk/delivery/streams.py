@@ -96,18 +96,41 @@ async def ensure_stream(js: JetStreamContext, settings: StreamSettings,
     """Create the records' stream (or, ``dead``, the dead letters') when absent.
 
     An existing stream is left as it is: its operator may have tuned it.
+    Its description records the partition count (``partitions=N``), so that
+    ``deliver`` consumes exactly the partitions the publishers fill; a
+    publisher configured otherwise is reported at ERROR.
     """
     name = f"{settings.name}_DEAD" if dead else settings.name
     try:
-        await js.stream_info(name)
-        return
+        info = await js.stream_info(name)
     except NotFoundError:
         pass
+    else:
+        stored = partitions_of(info)
+        if not dead and stored is not None and stored != scheme.partitions:
+            log.error("stream %s holds %d call partitions, this publisher makes %d: use "
+                      "--partitions %d (deliver follows the stream's count)", name, stored,
+                      scheme.partitions, stored)
+        return
     subjects = ([f"{scheme.prefix}.dead.>"] if dead
                 else [scheme.calls_filter, scheme.raw_filter()])
     await js.add_stream(api.StreamConfig(
         name=name, subjects=subjects, retention=_RETENTION[settings.retention],
         max_age=settings.max_age or None, num_replicas=settings.replicas,
-        storage=api.StorageType.FILE, duplicate_window=settings.duplicate_window))
+        storage=api.StorageType.FILE, duplicate_window=settings.duplicate_window,
+        description=f"cacofonisk {'dead letters' if dead else 'call events'}; "
+                    f"partitions={scheme.partitions}"))
     log.info("NATS: created stream %s (%s, replicas %d)", name, ", ".join(subjects),
              settings.replicas)
+
+
+def partitions_of(info: Any) -> int | None:
+    """The partition count a records' stream was created with (its description)."""
+    description = getattr(info.config, "description", None) or ""
+    for word in description.replace(";", " ").split():
+        if word.startswith("partitions="):
+            try:
+                return int(word.removeprefix("partitions="))
+            except ValueError:
+                return None
+    return None

@@ -50,6 +50,7 @@ class WebhookReceiver:
     bad_signatures: int = 0
     answers: dict[str, int] = attrs.field(factory=dict)
     url: str = ""
+    port: int = 0
     changed: asyncio.Event = attrs.field(factory=asyncio.Event)
     _random: random.Random = attrs.field(init=False)
     _runner: web.AppRunner | None = None
@@ -58,15 +59,15 @@ class WebhookReceiver:
         self._random = random.Random(self.seed)
 
     async def start(self) -> WebhookReceiver:
-        """Listen on a free loopback port."""
+        """Listen on a free loopback port (the same one again after ``stop()``)."""
         app = web.Application()
         app.router.add_post("/hook", self._handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}/hook"
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{self.port}/hook"
         return self
 
     async def stop(self) -> None:
