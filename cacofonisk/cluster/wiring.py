@@ -42,8 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser, worker: bool = True) -> None:
                             "one per cluster)")
     if worker:
         group.add_argument("--lease-ttl", type=float, default=10.0, metavar="SECONDS",
-                           help="a dead worker's servers are taken over after about this "
-                                "long (default 10; the same on every worker)")
+                           help="lease time-to-live: a dead worker's servers are taken "
+                                "over after about 1.25 x this (default 10; the same on "
+                                "every worker)")
         group.add_argument("--cluster-replicas", type=int, default=1, metavar="N",
                            help="JetStream replicas of the buckets (3 on a 3-node NATS)")
         group.add_argument("--worker-id", default="", metavar="NAME",
