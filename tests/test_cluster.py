@@ -135,6 +135,21 @@ async def test_no_record_passes_the_fence_once_the_lease_may_have_lapsed() -> No
     assert fenced.dropped == 1
 
 
+async def test_records_made_while_loading_the_predecessors_checkpoint_are_dropped() -> None:
+    """A resync may report what it finds (e.g. a call it sees ringing); while
+    the predecessor's checkpoint is loaded, that was reported already."""
+    follower = Follower({"name": "pbx1", "host": "h", "username": "u", "password": "p"},
+                        reporter=None, store=None, worker="w1", lease=1,  # type: ignore[arg-type]
+                        options={}, clock=_Clock())
+    follower.valid_until = 1e9
+    fenced = FencedReporter(follower)
+    follower.seeding = True
+    fenced.on_call_event(_hangup(1))
+    follower.seeding = False
+    fenced.on_call_event(_hangup(2))
+    assert [follower.queue.get_nowait().call_id] == ["c2"] and follower.queue.empty()
+
+
 # -- leases on a real nats-server ----------------------------------------------------------
 
 @pytest.fixture

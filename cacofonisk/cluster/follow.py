@@ -50,6 +50,8 @@ class FencedReporter(BaseReporter):
 
     def on_call_event(self, record: CallEvent) -> None:
         follower = self._follower
+        if follower.seeding:
+            return  # the predecessor reported it already
         if follower.fenced():
             self.dropped += 1
             return
@@ -106,6 +108,10 @@ class Follower:
         self.options = dict(options)
         self.clock = clock
         self.valid_until = 0.0
+        #: True while the predecessor's checkpoint is loaded: records the
+        #: manager makes then (a resync may report what it finds) were
+        #: reported by the predecessor, and are dropped.
+        self.seeding = False
         self.since = time.time()
         self.queue: asyncio.Queue[CallEvent] = asyncio.Queue()
         self.runner: Any = None
@@ -132,7 +138,11 @@ class Follower:
                                 **{**self.options, "resync_on_first_connect": True})
         manager = self.runner.channel_managers[0]
         if seed:
-            manager.resync(seed)  # the predecessor's view; the real resync follows
+            self.seeding = True
+            try:
+                manager.resync(seed)  # the predecessor's view; the real resync follows
+            finally:
+                self.seeding = False
             self._checkpoint = {str(c.get("Uniqueid")): c for c in seed}
             log.info("server %r: %d channel(s) from the previous owner's checkpoint",
                      self.name, len(seed))
