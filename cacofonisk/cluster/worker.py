@@ -205,6 +205,7 @@ class ClusterWorker:
         store = self.store
         assert store is not None  # set by run()
         self._round += 1
+        started = time.monotonic()
         await asyncio.gather(*(self._renew(name) for name in list(self.followers)))
         await store.heartbeat(self.worker_id, {"started": self.started,
                                                "servers": sorted(self.followers)})
@@ -217,16 +218,21 @@ class ClusterWorker:
                 del self._seen[worker]
         current = {name: str(entry.value.get("worker", "")) for name, entry in view.leases.items()}
         wanted = assignment(self.hosts, live, current)
-        await self._claim_free(view, wanted)
+        await self._claim_free(view, wanted, started + self.settings.round / 2)
         await self._hand_over_one(view, wanted)
 
-    async def _claim_free(self, view: ClusterView, wanted: Mapping[str, str]) -> None:
+    async def _claim_free(self, view: ClusterView, wanted: Mapping[str, str],
+                          until: float) -> None:
+        """Claim what is free and ours, until ``until`` (monotonic): a worker
+        starting with hundreds of servers claims them over several rounds,
+        so the renews of those it already holds are never late."""
         for name in self.hosts:
             if name in view.leases or name in self.followers:
                 self._free.pop(name, None)
                 continue
             rounds = self._free[name] = self._free.get(name, 0) + 1
-            if wanted.get(name) == self.worker_id or rounds > ORPHAN_ROUNDS:
+            if (wanted.get(name) == self.worker_id or rounds > ORPHAN_ROUNDS) \
+                    and time.monotonic() < until:
                 await self._claim(name)
 
     async def _claim(self, name: str) -> None:
