@@ -144,7 +144,8 @@ async def test_every_record_arrives_once_in_order_through_a_nats_restart_and_a_f
         await asyncio.sleep(0.3)
         node.stop(kill=True)
         feed(manager, stream[third:2 * third])  # never blocks: buffered
-        assert publisher.health()["buffered"] > 0
+        waiting = publisher.health()
+        assert waiting["buffered"] + waiting["in_flight"] > 0
         node.start()
         feed(manager, stream[2 * third:])
         manager.flush()
@@ -426,7 +427,10 @@ async def test_deliver_waits_for_the_stream_and_follows_its_partition_count(
     task = asyncio.create_task(deliverer.run())
     client = await nats.connect(url)
     try:
-        await asyncio.sleep(0.5)
+        for _ in range(200):  # until it has looked for the stream
+            if "waiting for" in deliverer.last_error:
+                break
+            await asyncio.sleep(0.05)
         assert "waiting for `cacofonisk listen --publish`" in deliverer.last_error
         with pytest.raises(nats.js.errors.NotFoundError):
             await client.jetstream().stream_info("CACOFONISK")
