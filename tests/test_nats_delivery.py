@@ -376,6 +376,13 @@ def test_replay_reads_the_raw_events_back_from_jetstream_as_from_the_file(
     assert main(["replay", nodes[0].url, "--format", "jsonl", "--start-seq", "1"]) == 0
     from_nats = capsys.readouterr().out
     assert from_nats == from_file and from_file.count("\n") >= 5
+    assert main(["replay", nodes[0].url, "--format", "jsonl",
+                 "--subject", "cacofonisk.ami._.>"]) == 0  # the file runner's server: ''
+    assert capsys.readouterr().out == from_file
+    assert main(["replay", nodes[0].url, "--format", "jsonl",
+                 "--subject", "cacofonisk.ami.elsewhere.>"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["replay", nodes[0].url, "--subject", "other.>"]) == 2
 
 
 async def test_records_a_receiver_keeps_refusing_go_to_the_dead_letter_stream_counted(
