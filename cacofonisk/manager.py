@@ -28,6 +28,7 @@ from .errors import CacofoniskError, ChannelGone
 from .fsm.call import Call
 from .fsm.channel import Channel
 from .resync import resync_tracker
+from .snapshot import CallSnapshot
 from .reporters.base import BaseReporter, deliver
 from .tracker import Tracker
 
@@ -112,6 +113,17 @@ class ChannelManager:
     def bridges(self) -> list[Any]:
         """The known 2+ bridges (a new list)."""
         return list(self._tracker.bridges)
+
+    def snapshot(self) -> tuple[CallSnapshot, ...]:
+        """What is happening now: one frozen ``CallSnapshot`` per call in flight.
+
+        Built from the same call models whose machines report the call
+        events, folded from exactly the records the reporter received: a
+        snapshot taken between two events agrees with everything reported
+        so far. A call that ended or was merged by a transfer is not in it;
+        when no channel is left it is empty. Pure: no clock, no I/O.
+        """
+        return self._tracker.snapshot()
 
     def is_idle(self) -> bool:
         """No channel, call or bridge is held: nothing leaks."""
