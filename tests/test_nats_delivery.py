@@ -232,7 +232,7 @@ async def test_listen_publish_and_deliver_move_every_call_event_while_nats_and_r
         listen = await command(
             "listen", "--host", f"tcp://u@127.0.0.1:{ami.port}?name=pbx",
             "--publish", node.url, *partitions, "--spill-file", str(tmp_path / "spill.jsonl"),
-            "--publish-raw",
+            "--publish-raw", "--health", "0.5",
             env={"CACOFONISK_AMI_PASSWORD": "ami-secret"})
         deliver = await command(
             "deliver", "--from", node.url, "--webhook", receiver.url, *partitions,
@@ -257,6 +257,7 @@ async def test_listen_publish_and_deliver_move_every_call_event_while_nats_and_r
         f"{listen_err[-2000:]} {deliver_err[-2000:]}"
     assert (listen_rc, deliver_rc) == (0, 0), (listen_err, deliver_err)
     assert "Traceback" not in listen_err + deliver_err
+    assert "health nats: up acked=" in listen_err  # --health shows the publisher too
     assert_exactly_once_in_order(receiver, expected)
     # the raw AMI events were stored too: a replay of them gives the same records
     replay = await command("replay", node.url, "--format", "jsonl", env={},
