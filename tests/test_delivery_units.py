@@ -93,17 +93,6 @@ def test_spool_keeps_order_across_memory_and_spill_file(tmp_path: Path) -> None:
     assert (tmp_path / "spill").read_text() == ""  # read back whole: emptied
 
 
-def test_a_failed_message_is_sent_again_before_anything_else(tmp_path: Path) -> None:
-    spool = Spool(10)
-    for n in range(3):
-        spool.put(message(n))
-    head = spool.peek()
-    assert head is not None
-    spool.take(head)
-    spool.retry(head)
-    assert drain(spool) == ["id-0", "id-1", "id-2"]
-
-
 def test_what_waits_at_shutdown_is_in_the_spill_file_for_the_next_run(tmp_path: Path) -> None:
     path = tmp_path / "spill"
     spool = Spool(2, path)

@@ -144,7 +144,8 @@ async def test_every_record_arrives_once_in_order_through_a_nats_restart_and_a_f
         await asyncio.sleep(0.3)
         node.stop(kill=True)
         feed(manager, stream[third:2 * third])  # never blocks: buffered
-        assert publisher.health()["buffered"] > 0
+        waiting = publisher.health()
+        assert waiting["buffered"] + waiting["in_flight"] > 0
         node.start()
         feed(manager, stream[2 * third:])
         manager.flush()
@@ -231,7 +232,7 @@ async def test_listen_publish_and_deliver_move_every_call_event_while_nats_and_r
         listen = await command(
             "listen", "--host", f"tcp://u@127.0.0.1:{ami.port}?name=pbx",
             "--publish", node.url, *partitions, "--spill-file", str(tmp_path / "spill.jsonl"),
-            "--publish-raw",
+            "--publish-raw", "--health", "0.5",
             env={"CACOFONISK_AMI_PASSWORD": "ami-secret"})
         deliver = await command(
             "deliver", "--from", node.url, "--webhook", receiver.url, *partitions,
@@ -256,6 +257,7 @@ async def test_listen_publish_and_deliver_move_every_call_event_while_nats_and_r
         f"{listen_err[-2000:]} {deliver_err[-2000:]}"
     assert (listen_rc, deliver_rc) == (0, 0), (listen_err, deliver_err)
     assert "Traceback" not in listen_err + deliver_err
+    assert "health nats: up acked=" in listen_err  # --health shows the publisher too
     assert_exactly_once_in_order(receiver, expected)
     # the raw AMI events were stored too: a replay of them gives the same records
     replay = await command("replay", node.url, "--format", "jsonl", env={},
@@ -375,6 +377,13 @@ def test_replay_reads_the_raw_events_back_from_jetstream_as_from_the_file(
     assert main(["replay", nodes[0].url, "--format", "jsonl", "--start-seq", "1"]) == 0
     from_nats = capsys.readouterr().out
     assert from_nats == from_file and from_file.count("\n") >= 5
+    assert main(["replay", nodes[0].url, "--format", "jsonl",
+                 "--subject", "cacofonisk.ami._.>"]) == 0  # the file runner's server: ''
+    assert capsys.readouterr().out == from_file
+    assert main(["replay", nodes[0].url, "--format", "jsonl",
+                 "--subject", "cacofonisk.ami.elsewhere.>"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["replay", nodes[0].url, "--subject", "other.>"]) == 2
 
 
 async def test_records_a_receiver_keeps_refusing_go_to_the_dead_letter_stream_counted(
@@ -426,7 +435,10 @@ async def test_deliver_waits_for_the_stream_and_follows_its_partition_count(
     task = asyncio.create_task(deliverer.run())
     client = await nats.connect(url)
     try:
-        await asyncio.sleep(0.5)
+        for _ in range(200):  # until it has looked for the stream
+            if "waiting for" in deliverer.last_error:
+                break
+            await asyncio.sleep(0.05)
         assert "waiting for `cacofonisk listen --publish`" in deliverer.last_error
         with pytest.raises(nats.js.errors.NotFoundError):
             await client.jetstream().stream_info("CACOFONISK")

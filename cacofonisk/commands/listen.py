@@ -58,8 +58,8 @@ from ..reporters import MultiReporter
 from ..reporters.base import BaseReporter
 from ..reporters.debug import describe
 from ..reporters.json import JsonReporter
-from ..web import options as http_options
 from . import publish_options
+from ..web import options as http_options
 
 log = logging.getLogger(__name__)
 
@@ -440,8 +440,8 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--debug", action="store_true", help="also print trace messages")
     parser.add_argument("--health", type=float, default=0.0, metavar="SECONDS",
                         help="print each server's health figures to stderr every SECONDS")
-    http_options.add_arguments(parser)
     publish_options.add_arguments(parser)
+    http_options.add_arguments(parser)
     add_cluster_arguments(parser)
     parser.set_defaults(run=run, servers=[])
 

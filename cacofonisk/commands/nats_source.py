@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="stream name (default CACOFONISK)")
     group.add_argument("--subject-prefix", default="cacofonisk", metavar="PREFIX")
     group.add_argument("--server", metavar="NAME", help="only this AMI server's events")
+    group.add_argument("--subject", metavar="SUBJECT",
+                       help="any subject filter over the raw events (default "
+                            "PREFIX.ami.> or PREFIX.ami.<server>.>)")
     where = group.add_mutually_exclusive_group()
     where.add_argument("--since", metavar="TIME",
                        help="start at an ISO time (2026-12-01T08:00:00+00:00) or a "
@@ -60,11 +63,15 @@ def run(args: argparse.Namespace, reporter: Any) -> int:
         raise ConfigurationError(f"--start-seq must be 1 or more, not {args.start_seq}")
     since = since_time(args.since) if args.since else None
     scheme = SubjectScheme(args.subject_prefix)
+    if args.subject and not args.subject.startswith(f"{scheme.prefix}.ami."):
+        raise ConfigurationError(f"--subject {args.subject!r} must be a raw-event subject "
+                                 f"under {scheme.prefix}.ami.")
     try:
         from ..delivery import source
     except ImportError as err:
         raise ConfigurationError(f"a nats:// source needs nats-py ({err.name} is missing): "
                                  "pip install 'cacofonisk[nats]'") from None
     asyncio.run(source.replay(servers, reporter, stream=args.stream, scheme=scheme,
-                              server=args.server, start_seq=args.start_seq, since=since))
+                              server=args.server, subject=args.subject,
+                              start_seq=args.start_seq, since=since))
     return 0

@@ -32,12 +32,13 @@ BATCH = 256
 
 async def raw_events(servers: Sequence[str], *, stream: str = "CACOFONISK",
                      scheme: SubjectScheme | None = None, server: str | None = None,
-                     start_seq: int | None = None, since: dt.datetime | None = None
+                     subject: str | None = None, start_seq: int | None = None, since: dt.datetime | None = None
                      ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     """(server name, AMI event) pairs from the stream, oldest first.
 
     Args:
         server: only this server's events (default: every server's).
+        subject: a subject filter of one's own (overrides ``server``).
         start_seq / since: where to start (stream sequence, or a time);
             default: the oldest message kept.
 
@@ -71,7 +72,8 @@ async def raw_events(servers: Sequence[str], *, stream: str = "CACOFONISK",
         elif since is not None:
             config.deliver_policy, config.opt_start_time = (api.DeliverPolicy.BY_START_TIME,
                                                             since)
-        sub = await js.pull_subscribe(scheme.raw_filter(server), stream=stream, config=config)
+        sub = await js.pull_subscribe(subject or scheme.raw_filter(server), stream=stream,
+                                      config=config)
         while True:
             try:
                 batch = await sub.fetch(BATCH, timeout=1.0)

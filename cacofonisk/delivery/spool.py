@@ -44,7 +44,6 @@ class Spool:
         self.spill_path = Path(spill_path) if spill_path else None
         self._lock = threading.Lock()
         self._memory: deque[Message] = deque()
-        self._retry: deque[Message] = deque()
         self._writer: IO[str] | None = None
         self._reader: IO[str] | None = None
         self._spilled_pending = 0   #: lines in the file not read back yet
@@ -94,10 +93,8 @@ class Spool:
     # -- the publisher's side -----------------------------------------------------
 
     def peek(self) -> Message | None:
-        """The next message to send, without taking it: retries, memory, then file."""
+        """The next message to send, without taking it: memory, then file."""
         with self._lock:
-            if self._retry:
-                return self._retry[0]
             if self._memory:
                 return self._memory[0]
             return self._peek_file()
@@ -125,19 +122,12 @@ class Spool:
     def take(self, message: Message) -> None:
         """Remove ``message``, which ``peek`` returned."""
         with self._lock:
-            if self._retry and self._retry[0] is message:
-                self._retry.popleft()
-            elif self._memory and self._memory[0] is message:
+            if self._memory and self._memory[0] is message:
                 self._memory.popleft()
             elif self._next_from_file is message:
                 self._next_from_file = None
                 if not self._spilled_pending:
                     self._truncate_if_read()
-
-    def retry(self, message: Message) -> None:
-        """A message whose publish failed: it goes before everything else."""
-        with self._lock:
-            self._retry.append(message)
 
     def _truncate_if_read(self) -> None:
         """Everything in the file was read back: start it afresh (keeps it small)."""
@@ -157,8 +147,7 @@ class Spool:
             how many messages could not be kept (no file): they are lost.
         """
         with self._lock:
-            waiting = [*unacked, *self._retry, *self._memory]
-            self._retry.clear()
+            waiting = [*unacked, *self._memory]
             self._memory.clear()
             if not waiting:
                 return 0
@@ -192,8 +181,8 @@ class Spool:
 
     @property
     def in_memory(self) -> int:
-        """Messages waiting in memory (retries included)."""
-        return len(self._memory) + len(self._retry)
+        """Messages waiting in memory."""
+        return len(self._memory)
 
     @property
     def in_file(self) -> int:
