@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -193,6 +195,56 @@ async def test_a_checkpoint_written_by_a_stale_revision_does_not_overwrite(
     newer = await store.save_checkpoint("pbx1", [{"Uniqueid": "2"}], rev, "b")
     channels, revision = await store.checkpoint("pbx1")
     assert channels == [{"Uniqueid": "2"}] and revision == newer
+
+
+class _SlowRemovals(LeaseStore):
+    """A real store whose checkpoint writes that remove channels take 0.5 s,
+    so a hand-over happens while one is under way."""
+
+    saved = 0
+
+    async def save_checkpoint(self, server: str, channels: list[dict[str, Any]],
+                              revision: int, owner: str) -> int:
+        if len(channels) < self.saved:
+            await asyncio.sleep(0.5)
+        self.saved = len(channels)
+        return await super().save_checkpoint(server, channels, revision, owner)
+
+
+class _Hooks:
+    def __init__(self) -> None:
+        self.hooks: list[str] = []
+
+    def on_call_event(self, record: Any) -> None:
+        self.hooks.append(record.HOOK)
+
+
+async def test_a_handover_leaves_no_ended_call_in_the_checkpoint(store: LeaseStore) -> None:
+    """Else the successor would end that call a second time ("ended while
+    disconnected")."""
+    from cacofonisk.commands.demo import answered_call
+    from cacofonisk.testing.ami_server import AmiTestServer
+
+    slow = _SlowRemovals(store._js, "leases", 30.0, 2.0)
+    await slow.open()
+    seen = _Hooks()
+    async with AmiTestServer(answered_call(0, system="pbx1"), username="u", secret="s",
+                             restamp=True, rate=50) as srv:
+        follower = Follower({"name": "pbx1", "host": srv.host, "port": srv.port,
+                             "username": "u", "password": "s"}, seen, slow, "w1", 1,
+                            {"idle_flush": 0.05})
+        await follower.start(time.monotonic() + 60)
+        for _ in range(200):
+            if "on_hangup" in seen.hooks:
+                break
+            await asyncio.sleep(0.05)
+        assert "on_hangup" in seen.hooks
+        await follower.stop(flush=True)
+    assert await slow.checkpoint("pbx1") == ([], await _revision(slow))
+
+
+async def _revision(store: LeaseStore) -> int:
+    return (await store.checkpoint("pbx1"))[1]
 
 
 async def test_workers_must_agree_on_the_lease_ttl(store: LeaseStore) -> None:

@@ -118,6 +118,7 @@ class Follower:
         self._task: asyncio.Task[None] | None = None
         self._pump: asyncio.Task[None] | None = None
         self._checkpoint: dict[str, dict[str, str]] = {}
+        self._busy = False  # the pump holds a batch
         self._checkpoint_rev = 0
 
     def fenced(self) -> bool:
@@ -168,11 +169,14 @@ class Follower:
             self._pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._pump
+        if flush and runner is not None and not self.fenced() and self.queue.empty():
+            # the successor must not find channels whose hangup we handed on
+            await self._save(channel_entries(runner.channel_managers[0]))
 
     async def _drained(self) -> None:
-        while not self.queue.empty():
+        """Wait until every queued record was handed on and the pump is idle."""
+        while not self.queue.empty() or self._busy:
             await asyncio.sleep(0.01)
-        await asyncio.sleep(0)
 
     def health(self) -> dict[str, Any]:
         """The runner's figures for this server (connected, lag ...)."""
@@ -189,7 +193,9 @@ class Follower:
         stamped = getattr(self.reporter, "on_cluster_event", None)
         origin = {"worker": self.worker, "lease": self.lease}
         while True:
+            self._busy = False
             batch = [await self.queue.get()]
+            self._busy = True
             while True:  # write-ahead: nothing is handed on before its checkpoint
                 while not self.queue.empty():
                     batch.append(self.queue.get_nowait())
