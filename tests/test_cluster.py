@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from cacofonisk.callerid import CallerId
 from cacofonisk.calls import Hangup
-from cacofonisk.cluster.follow import FencedReporter, Follower
+from cacofonisk.cluster.follow import FencedReporter, Follower, channel_entries
 from cacofonisk.cluster.leases import ClusterView, Entry, LeaseLost, LeaseStore, escape, unescape
 from cacofonisk.cluster.placement import assignment, moves, owner_of
 from cacofonisk.cluster.status import format_status, status_rows
@@ -240,11 +240,37 @@ async def test_a_handover_leaves_no_ended_call_in_the_checkpoint(store: LeaseSto
             await asyncio.sleep(0.05)
         assert "on_hangup" in seen.hooks
         await follower.stop(flush=True)
-    assert await slow.checkpoint("pbx1") == ([], await _revision(slow))
+    saved = [c["Uniqueid"] for c in (await slow.checkpoint("pbx1"))[0]]
+    assert "pbx1-1700000000.0" not in saved  # the caller's channel: its hangup went on
+    assert saved == list(channel_entries(follower.runner.channel_managers[0]))
 
 
-async def _revision(store: LeaseStore) -> int:
-    return (await store.checkpoint("pbx1"))[1]
+async def test_a_server_that_refuses_the_login_is_released_not_held(
+        store: LeaseStore, tmp_path: Path) -> None:
+    """Holding its lease would keep every other worker from trying it."""
+    from cacofonisk.cluster.worker import ClusterSettings, ClusterWorker
+    from cacofonisk.commands.demo import answered_call
+    from cacofonisk.testing.ami_server import AmiTestServer
+
+    url = store._js._nc.connected_url.geturl()
+    async with AmiTestServer(answered_call(0), username="u", secret="right") as srv:
+        worker = ClusterWorker(
+            ClusterSettings(urls=(url,), bucket="refused", lease_ttl=2.0, worker_id="w1"),
+            [{"name": "pbx1", "host": srv.host, "port": srv.port, "username": "u",
+              "password": "wrong"}], _Hooks())
+        task = asyncio.create_task(worker.run())
+        try:
+            for _ in range(100):
+                if "pbx1" in worker._cool:
+                    break
+                await asyncio.sleep(0.05)
+            assert "pbx1" in worker._cool and "pbx1" not in worker.followers
+            other = LeaseStore(store._js, "refused", 2.0, 2.0)
+            await other.open(create=False)
+            assert "pbx1" not in (await other.view()).leases
+        finally:
+            worker.stop()
+            await task
 
 
 async def test_workers_must_agree_on_the_lease_ttl(store: LeaseStore) -> None:

@@ -129,6 +129,17 @@ class Follower:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
+    def ended(self) -> str | None:
+        """Why the runner stopped on its own (a refused login, ``give_up_after``),
+        or None while it runs (or was never started)."""
+        task = self._task
+        if task is None or not task.done():
+            return None
+        if task.cancelled():
+            return "cancelled"
+        err = task.exception()
+        return "the runner returned" if err is None else (str(err) or type(err).__name__)
+
     async def start(self, valid_until: float) -> None:
         """Load the predecessor's checkpoint, then connect and follow."""
         from ..runners.ami_runner import AmiRunner  # panoramisk only when following

@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 ORPHAN_ROUNDS = 2
 #: Rounds a newly seen worker must stay alive before servers move to it.
 SETTLE_ROUNDS = 2
+#: Seconds a worker leaves alone a server whose runner stopped on its own
+#: (refused login, give_up_after): another worker may have better luck.
+COOL_DOWN = 30.0
 
 
 def default_worker_id() -> str:
@@ -146,6 +149,7 @@ class ClusterWorker:
         self.started = time.time()
         self._seen: dict[str, int] = {}
         self._free: dict[str, int] = {}
+        self._cool: dict[str, float] = {}
         self._round = 0
         self._stop = asyncio.Event()
         self._nc: Any = None
@@ -231,6 +235,8 @@ class ClusterWorker:
                 self._free.pop(name, None)
                 continue
             rounds = self._free[name] = self._free.get(name, 0) + 1
+            if self._cool.get(name, 0.0) > time.monotonic():
+                continue
             if (wanted.get(name) == self.worker_id or rounds > ORPHAN_ROUNDS) \
                     and time.monotonic() < until:
                 await self._claim(name)
@@ -304,6 +310,14 @@ class ClusterWorker:
                     log.warning("worker %r: could not renew the lease of %r in time; "
                                 "stopped following it", self.worker_id, name)
                     await self._drop(name)
+                    continue
+                why = follower.ended()
+                if why is not None and self.followers.get(name) is follower:
+                    log.error("worker %r: following %r ended (%s); releasing it, and "
+                              "leaving it to the others for %g s", self.worker_id, name,
+                              why, COOL_DOWN)
+                    self._cool[name] = time.monotonic() + COOL_DOWN
+                    await self._release(name)
 
     async def _drop(self, name: str) -> None:
         """Stop following without releasing (the lease is not ours any more)."""
