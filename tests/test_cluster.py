@@ -152,6 +152,23 @@ async def test_records_made_while_loading_the_predecessors_checkpoint_are_droppe
     assert [follower.queue.get_nowait().call_id] == ["c2"] and follower.queue.empty()
 
 
+def test_a_hangup_the_predecessor_may_have_sent_gets_its_event_id() -> None:
+    """The predecessor handed c1's hangup on but could not take it out of the
+    checkpoint (cut off, or killed): our "ended while disconnected" hangup
+    of c1 must be the same record for de-duplication, not a second one."""
+    follower = Follower({"name": "pbx1", "host": "h", "username": "u", "password": "p"},
+                        reporter=None, store=None, worker="w1", lease=1,  # type: ignore[arg-type]
+                        options={}, clock=_Clock())
+    follower.valid_until = 1e9
+    follower.pending_hangups = {"c1": "c1:on_hangup:1700000000.250000"}
+    fenced = FencedReporter(follower)
+    fenced.on_call_event(_hangup(1))
+    fenced.on_call_event(_hangup(2))
+    ids = [follower.queue.get_nowait().event_id for _ in range(2)]
+    assert ids == ["c1:on_hangup:1700000000.250000", "c2:on_hangup:#0"]
+    assert follower.pending_hangups == {}
+
+
 # -- leases on a real nats-server ----------------------------------------------------------
 
 @pytest.fixture

@@ -16,7 +16,10 @@ predecessor's view) and its connect-time resync against
 ``CoreShowChannels`` ends the calls that vanished during the gap with the
 honest "ended while disconnected" record, while calls still up go on
 without a second ring or answer. A channel that hung up stays in the
-checkpoint until its records were handed on, then is removed.
+checkpoint until its records were handed on, then is removed; until then
+its entry carries the event id of the on_hangup handed on
+(``HangupEventId``), and a successor that ends the call gives its record
+that same id, so the two are one record for JetStream's de-duplication.
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import attrs
 
 from ..calls import CallEvent
 from ..reporters.base import BaseReporter, deliver
@@ -55,6 +60,11 @@ class FencedReporter(BaseReporter):
         if follower.fenced():
             self.dropped += 1
             return
+        if record.HOOK == "on_hangup" and record.call_id in follower.pending_hangups:
+            # the predecessor may have handed this hangup on before it went:
+            # the same id lets JetStream (and any reader) drop one of the two
+            record = attrs.evolve(record,
+                                  event_id=follower.pending_hangups.pop(record.call_id))
         follower.queue.put_nowait(record)
 
     def trace_msg(self, msg: str) -> None:
@@ -119,6 +129,13 @@ class Follower:
         self._pump: asyncio.Task[None] | None = None
         self._checkpoint: dict[str, dict[str, str]] = {}
         self._busy = False  # the pump holds a batch
+        #: Uniqueid -> event id of the on_hangup handed on (or about to be)
+        #: for a channel still in the checkpoint; saved with it as
+        #: ``HangupEventId``.
+        self._hung: dict[str, str] = {}
+        #: From the predecessor's checkpoint: call id -> the event id its
+        #: on_hangup had; our own hangup of that call takes the same id.
+        self.pending_hangups: dict[str, str] = {}
         self._checkpoint_rev = 0
 
     def fenced(self) -> bool:
@@ -149,6 +166,8 @@ class Follower:
         self.runner = AmiRunner([self.host], FencedReporter(self),
                                 **{**self.options, "resync_on_first_connect": True})
         manager = self.runner.channel_managers[0]
+        self.pending_hangups = {str(c["Uniqueid"]): str(c["HangupEventId"]) for c in seed
+                                if c.get("Uniqueid") and c.get("HangupEventId")}
         if seed:
             self.seeding = True
             try:
@@ -182,7 +201,7 @@ class Follower:
                 await self._pump
         if flush and runner is not None and not self.fenced() and self.queue.empty():
             # the successor must not find channels whose hangup we handed on
-            await self._save(channel_entries(runner.channel_managers[0]))
+            await self._save(self._entries())
 
     async def _drained(self) -> None:
         """Wait until every queued record was handed on and the pump is idle."""
@@ -214,8 +233,11 @@ class Follower:
                     log.warning("server %r: lease may have lapsed; %d record(s) not "
                                 "handed on", self.name, len(batch))
                     return
-                current = channel_entries(self.runner.channel_managers[0])
-                merged = {**self._checkpoint, **current}  # the gone stay until handed on
+                for record in batch:
+                    if record.HOOK == "on_hangup" and record.event_id:
+                        self._hung[record.call_id] = record.event_id
+                current = self._entries()
+                merged = self._flagged({**self._checkpoint, **current})  # the gone stay
                 if await self._save(merged):
                     break
                 await asyncio.sleep(0.1)
@@ -228,7 +250,17 @@ class Follower:
                 except Exception:
                     log.exception("server %r: reporter raised on %s", self.name, record.HOOK)
             if merged.keys() != current.keys() and self.queue.empty():
-                await self._save(current)
+                if await self._save(current):
+                    self._hung = {u: e for u, e in self._hung.items() if u in current}
+
+    def _flagged(self, entries: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        """``entries`` with the event id of each handed-on hangup attached."""
+        return {uid: ({**entry, "HangupEventId": self._hung[uid]} if uid in self._hung
+                      else entry) for uid, entry in entries.items()}
+
+    def _entries(self) -> dict[str, dict[str, str]]:
+        """The channels tracked now, as checkpoint entries (flags included)."""
+        return self._flagged(channel_entries(self.runner.channel_managers[0]))
 
     async def _save(self, channels: dict[str, dict[str, str]]) -> bool:
         """Write the checkpoint if it changed; False when NATS did not take it."""
