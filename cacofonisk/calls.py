@@ -15,7 +15,11 @@ positional arguments in API.md order (``args()``). It also carries what the
 * transfers: ``kind`` ('attended', 'blind', 'blonde' or '' when AMI did not
   say) and ``also_merged``: the ids of other calls the transfer ended
   (besides ``merged_id``), so that a fold of the records knows every call
-  that is over.
+  that is over;
+* ``after_gap``: True when the event was not seen happen but observed after
+  a gap in the stream (a resync after a reconnect found the call answered,
+  talking to someone else, or begun while we were away); its ``timestamp``
+  is then that of the last event before the resync, not of the change.
 
 ``as_dict()`` gives a JSON-ready dict (used by the JSON-lines reporter).
 """
@@ -48,6 +52,8 @@ class CallEvent:
     server: str = ""
     event_id: str = ""
     timestamp: float | None = None
+    #: observed after a gap (a resync), not seen as it happened
+    after_gap: bool = False
 
     def args(self) -> tuple[Any, ...]:
         """The positional arguments of the API.md hook, in order."""

@@ -144,10 +144,10 @@ class Tracker:
         return True
 
     def b_dial(self, call_id: str, caller: CallerId, to_number: str | None,
-               targets: Sequence[CallerId]) -> bool:
-        """Report that the B side rings (on_b_dial)."""
-        return self._report(call_id, calls.BDial, caller=caller,
-                            to_number=to_number, targets=tuple(targets))
+               targets: Sequence[CallerId], after_gap: bool = False) -> bool:
+        """Report that the B side rings (on_b_dial); ``after_gap``: seen by a resync."""
+        return self._report(call_id, calls.BDial, caller=caller, to_number=to_number,
+                            targets=tuple(targets), after_gap=after_gap)
 
     def b_dial_end(self, call_id: str, caller: CallerId, to_number: str | None,
                    targets: Sequence[CallerId], reason: str) -> bool:
@@ -156,10 +156,10 @@ class Tracker:
                             to_number=to_number, targets=tuple(targets), reason=reason)
 
     def up(self, call_id: str, caller: CallerId, to_number: str | None,
-           callee: CallerId) -> bool:
-        """Report that the call is answered (on_up)."""
-        return self._report(call_id, calls.Up, caller=caller,
-                            to_number=to_number, callee=callee)
+           callee: CallerId, after_gap: bool = False) -> bool:
+        """Report that the call is answered (on_up); ``after_gap``: seen by a resync."""
+        return self._report(call_id, calls.Up, caller=caller, to_number=to_number,
+                            callee=callee, after_gap=after_gap)
 
     def _live_others(self, ids: Sequence[str], call_id: str, merged_id: str) -> tuple[str, ...]:
         """Of ``ids``, the calls in flight a transfer ends besides ``merged_id``."""
@@ -188,12 +188,15 @@ class Tracker:
     def cold_transfer(self, call_id: str, merged_id: str, redirector: CallerId,
                       caller: CallerId, to_number: str | None,
                       targets: Sequence[CallerId], kind: str = "",
-                      ends: Sequence[str] = ()) -> bool:
-        """Report a blind/blonde transfer; the merged calls (and those of ``ends``) end silently."""
+                      ends: Sequence[str] = (), after_gap: bool = False) -> bool:
+        """Report a blind/blonde transfer; the merged calls (and those of ``ends``) end silently.
+
+        ``after_gap``: observed by a resync, not seen as it happened."""
         also = self._live_others(ends, call_id, merged_id)
         done = self._report(call_id, calls.ColdTransfer, merged_id=merged_id,
                             redirector=redirector, caller=caller, to_number=to_number,
-                            targets=tuple(targets), kind=kind, also_merged=also)
+                            targets=tuple(targets), kind=kind, also_merged=also,
+                            after_gap=after_gap)
         if done:
             for other in (merged_id, *also):
                 self.merge(other, call_id)
