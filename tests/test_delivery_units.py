@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
+from cacofonisk.cli import main
 from cacofonisk.errors import ConfigurationError
 
 pytest.importorskip("aiohttp", reason="aiohttp is not installed: pip install -e .[testing]")
@@ -225,3 +226,34 @@ def test_every_record_of_a_many_call_stream_matches_the_published_json_schema() 
     manager.flush()
     assert Check.problems == []
     assert {"on_b_dial", "on_up", "on_hangup", "on_warm_transfer"} <= Check.seen
+
+
+# -- command-line errors (no server needed) ------------------------------------------
+
+@pytest.mark.parametrize("args, words", [
+    (["deliver", "--from", "http://127.0.0.1:4222", "--webhook", "http://h/x"], "nats://"),
+    (["deliver", "--from", "nats://127.0.0.1:70000", "--webhook", "http://h/x"], "bad port"),
+    (["deliver", "--from", "nats://127.0.0.1:4222", "--webhook", "ftp://h/x"], "http(s)"),
+    (["listen", "--host", "tcp://u@127.0.0.1:5038", "--publish", "nats//oops"], "nats://"),
+    (["replay", "nats://127.0.0.1:4222", "--since", "yesterday"], "--since"),
+    (["listen", "--host", "tcp://u@127.0.0.1:5038", "--publish-raw"], "--publish"),
+    (["deliver", "--from", "nats://127.0.0.1:4222", "--webhook", "http://h/x",
+      "--timeout", "30s", "--ack-wait", "10s"], "--ack-wait"),
+])
+def test_bad_nats_or_webhook_urls_give_one_line_and_exit_2(
+        args: list[str], words: str, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CACOFONISK_AMI_PASSWORD", "x")
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and words in err, err
+
+
+def test_a_webhook_secret_that_is_not_base64_exits_2_without_echoing_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("not base64 at all!\n")
+    assert main(["deliver", "--from", "nats://127.0.0.1:1", "--webhook", "http://h/x",
+                 "--webhook-secret-file", str(secret_file)]) == 2
+    err = capsys.readouterr().err
+    assert "not base64" in err and "at all!" not in err
