@@ -31,6 +31,7 @@ from .callview import CallView, build_snapshot
 from .snapshot import CallSnapshot
 from .bridges import Bridge
 from .errors import InvalidTransition
+from .event_ids import EventIds
 from .fsm.call import CALL_MACHINE, Call
 from .fsm.channel import CHANNEL_MACHINE, Channel
 from .fsm import engine
@@ -63,6 +64,8 @@ class Tracker:
         outbox: (call, record) pairs waiting to be reported.
         traces: diagnostic messages waiting to be reported.
         timestamp: AMI Timestamp of the event being applied.
+        sequence: call events reported so far (a count; not part of ids).
+        event_ids: makes each record's stable ``event_id`` (event_ids.py).
         max_channel_age: a channel older than this (seconds, by the AMI
             Timestamps) is taken for one whose Hangup was lost and dropped;
             None: no age bound (and none without ``timestampevents``).
@@ -88,6 +91,7 @@ class Tracker:
         self.traces: list[str] = []
         self.timestamp: float | None = None
         self.sequence = 0
+        self.event_ids = EventIds()
         self.max_channel_age = max_channel_age
         self.max_channels = max_channels
         self.channel_limit = max_channels if max_channels is not None else sys.maxsize
@@ -231,7 +235,8 @@ class Tracker:
     def _report(self, call_id: str, cls: type[calls.CallEvent], **fields: Any) -> bool:
         call = self.calls.get_or_create(call_id)
         record = calls.BUILD[cls](call_id=call_id, server=self.server,
-                                  event_id=f"{call_id}#{self.sequence}",
+                                  event_id=self.event_ids.next_id(call_id, cls.HOOK,
+                                                                  self.timestamp),
                                   timestamp=self.timestamp, **fields)
         before = call.state
         try:
