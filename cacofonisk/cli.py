@@ -24,6 +24,8 @@ COMMANDS = {
     "diagram": "diagram",
     "listen": "listen",
     "demo": "demo",
+    "deliver": "deliver",
+    "cluster": "cluster",
 }
 
 

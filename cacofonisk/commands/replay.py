@@ -13,6 +13,10 @@ a ``"file"`` key). Expectation files (``*.expected.json``, which
 A malformed event (a field missing or unreadable) is dropped, as the
 library always does, but not silently: one warning line per event on
 stderr and exit status 1.
+
+``cacofonisk replay nats://HOST:PORT`` reads the raw AMI events that
+``listen --publish-raw`` stored in JetStream instead (``--server``,
+``--since`` or ``--start-seq`` choose which; see docs/delivery.md).
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ from ..reporters.base import BaseReporter
 from ..reporters.debug import describe
 from ..reporters.json import JsonReporter
 from ..runners.file_runner import FileRunner, load_events
+from . import nats_source
 from .malformed import MalformedEvents
 from .record_path import check_record_path
 
@@ -106,7 +111,9 @@ def add_parser(sub: Any) -> None:
                             description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+", metavar="FILE",
-                        help="JSON event log(s); *.expected.json files are skipped")
+                        help="JSON event log(s) (*.expected.json files are skipped), "
+                             "or one nats://HOST:PORT[,HOST:PORT] stream")
+    nats_source.add_arguments(parser)
     parser.add_argument("--format", choices=("text", "jsonl"), default="text",
                         help="output format (default: text)")
     parser.add_argument("--debug", action="store_true", help="also print trace messages")
@@ -170,6 +177,8 @@ def run(args: argparse.Namespace) -> int:
         # `cacofonisk replay x.json | head` should end quietly (replay
         # writes only to stdout and files, never to sockets).
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    if nats_source.is_nats(args.files):
+        return nats_source.run(args, build_reporter(args, _no_label))
     files = event_logs(args.files)
     if args.record:
         check_record_path(args.record, args.files)  # the skipped expectations too

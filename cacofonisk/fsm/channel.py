@@ -135,9 +135,11 @@ class Channel:
         dial_began: 2+: AMI time of the DialBegin that dialed this one (None
             if none, or no Timestamp): a ring held back for its dial burst
             is reported with it, as that is when Asterisk started ringing.
-        created: AMI time of its Newchannel (None without Timestamps; a
-            channel found by a resync: that time less its Duration): a call's
-            ``began`` in ``snapshot()`` is its caller channel's creation.
+        created: AMI Timestamp of its Newchannel (None without
+            ``timestampevents``; a channel first found by a resync: that
+            time less its ``Duration``): how old it is, for
+            ``Tracker.max_channel_age``, and a call's ``began`` in
+            ``snapshot()`` (its caller channel's creation).
         fwd_dials: channels this one dials.
         linked: 1.x peers bridged to this one (Bridge Link); a tuple, empty
             for most channels.
@@ -169,7 +171,8 @@ class Channel:
         "uniqueid", "name", "linkedid", "state", "ami_state", "exten",
         "caller_id", "_custom", "fwd_local_bridge",
         "back_local_bridge", "back_dial", "fwd_dials", "linked", "bridge", "side",
-        "is_originated", "was_dialed", "dial_began", "created", "marks", "dial_status", "hangup_requested_by",
+        "is_originated", "was_dialed", "dial_began", "created", "marks", "dial_status",
+        "hangup_requested_by",
         "early_media", "resumed", "on_hold", "hold_bridge", "hold_lead", "queue", "queue_outcome",
         "is_local", "is_relevant",
     )
