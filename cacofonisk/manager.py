@@ -469,7 +469,8 @@ class ChannelManager(HookDelivery):
         """What the manager dropped or refused so far (a new dict; runners add it to health()).
 
         Keys: ``stale_channels_dropped`` (channels whose Hangup was lost,
-        dropped: name reused, too old, too many, restart, drop_channel),
+        dropped: name reused, too old, too many, restart, drop_channel,
+        not listed by a resync),
         ``restarts_seen``, ``malformed_events`` (missing or bad headers),
         ``unplaced_events`` (about channels or bridges never seen, steps a
         machine refuses), ``hook_errors`` (reporter hooks that raised),

@@ -44,7 +44,9 @@ from .fsm.channel import Channel
 from .resync_states import end_states, restore_states
 from .tracker import Tracker
 
-GONE_WHILE_AWAY = "unknown: ended while disconnected"
+#: Why a resync drops a channel it does not find (``Tracker.drop_channel``'s ``why``).
+GONE_WHY = "ended while disconnected"
+GONE_WHILE_AWAY = f"unknown: {GONE_WHY}"
 #: UserEvent names starting with this are resync barriers: never reported.
 BARRIER_PREFIX = "CacofoniskResyncDone-"
 #: List answers a resync reads, by the list they fill (None: an end marker).
@@ -206,16 +208,20 @@ def resync_tracker(tracker: Tracker, entries: Sequence[Mapping[str, Any]],
 
 
 def _end_the_vanished(tracker: Tracker, alive: Mapping[str, Mapping[str, Any]]) -> None:
+    """End the channels Asterisk no longer lists, through the tracker's drop path.
+
+    Why the drop path: a channel whose Hangup came while we were away is a
+    channel whose Hangup was lost, so it is counted in
+    ``stale_channels_dropped`` like the others (``health()``), with the
+    same record (``hangup_by`` GONE_WHILE_AWAY, its real reason and dial
+    status). A caller's park, queue wait or conference ends first.
+    """
     for channel in list(tracker.channels):
-        if channel.uniqueid in alive:
-            continue
+        if channel.uniqueid in alive or channel.uniqueid not in tracker.channels:
+            continue  # still there, or freed with a channel dropped before it
         if channel.side == "A" and channel.is_relevant and not channel.marks.hangup_reported:
             end_states(tracker, channel.uniqueid)  # its park, queue wait, conference first
-            reason = "completed" if channel.is_up else "failed"
-            tracker.hangup(channel.uniqueid, channel.caller_id, channel.exten, reason,
-                           hangup_by=GONE_WHILE_AWAY, dial_status=channel.dial_status)
-        tracker.step_if_allowed(channel, "hang_up")
-        tracker.forget(channel)
+        tracker.drop_channel(channel, GONE_WHY)
 
 
 def _created(now: float | None, duration: Any) -> float | None:
@@ -341,5 +347,5 @@ def _report_begun(tracker: Tracker, channel: Channel, entry: Mapping[str, Any],
         _report_up(tracker, channel, _callee(entry, alive, talking))
 
 
-__all__ = ["BARRIER_PREFIX", "GONE_WHILE_AWAY", "LIST_EVENTS", "RESYNC_EVENTS",
+__all__ = ["BARRIER_PREFIX", "GONE_WHILE_AWAY", "GONE_WHY", "LIST_EVENTS", "RESYNC_EVENTS",
            "ResyncCollector", "ResyncLists", "is_barrier", "resync_tracker"]

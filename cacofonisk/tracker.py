@@ -14,8 +14,8 @@ Channels whose Hangup was lost are dropped honestly (``drop_channel``):
 when a new channel takes their name, when they grow older than
 ``max_channel_age`` or more than ``max_channels`` are held, when Asterisk
 restarted (``server_restarted``), or when a runner says so
-(``ChannelManager.drop_channel``). (``resync.py`` ends the channels a
-resync does not list with its own code.)
+(``ChannelManager.drop_channel``), or when a resync does not list them
+(``resync.py``).
 ``counters`` counts what was dropped or refused (``ChannelManager.health_counters``).
 """
 from __future__ import annotations
@@ -171,9 +171,10 @@ class Tracker:
         with on_hangup: reason 'completed' if it was answered, else
         'failed'; cause unknown; ``hangup_by`` ``'unknown: ' + why``. Then
         the channel is freed like after a Hangup, and counted
-        (``stale_channels_dropped``). The manager's own bounds and
-        ``ChannelManager.drop_channel`` end channels through here; a resync
-        could too.
+        (``stale_channels_dropped``). The manager's own bounds,
+        ``ChannelManager.drop_channel``, a restart and a resync that does not
+        list the channel (``resync.py``) all end channels through here, so
+        every such drop is counted once.
 
         Args:
             channel: the channel to drop.
@@ -183,7 +184,7 @@ class Tracker:
         if channel.side == "A" and channel.is_relevant and not channel.marks.hangup_reported:
             reason = "completed" if channel.is_up else "failed"
             self.hangup(channel.uniqueid, channel.caller_id, channel.exten, reason,
-                        hangup_by=f"unknown: {why}")
+                        hangup_by=f"unknown: {why}", dial_status=channel.dial_status)
         self.step_if_allowed(channel, "hang_up")
         self.forget(channel)
         self.counters["stale_channels_dropped"] += 1

@@ -298,3 +298,20 @@ def test_an_ami1_park_list_entry_is_matched_by_its_channel_name():
         manager.on_event(event)
     (view,) = [s for s in manager.snapshot() if s.caller.number == "201"]
     assert view.park is not None and (view.park.space, view.park.parked.number) == ("701", "201")
+
+
+def test_channels_a_resync_does_not_list_are_dropped_and_counted_with_the_same_record():
+    """Item 20: a resync that no longer lists a channel ends it through the
+    tracker's drop path, so ``stale_channels_dropped`` counts it (both the
+    caller's and the callee's channel); the record stays as before."""
+    events = build("answered", "ami2").events
+    bridged = index_of(events, "BridgeEnter", 1) + 1
+    tap = Tap()
+    manager = ChannelManager(tap, strict=True)
+    for event in [*map(dict, events[:bridged]), *resync_events(events)]:
+        manager.on_event(event)
+    assert manager.health_counters()["stale_channels_dropped"] == 2
+    hangup = tap.records[-1]
+    assert (hangup.HOOK, hangup.reason, hangup.hangup_by, hangup.dial_status) == (
+        "on_hangup", "completed", GONE_WHILE_AWAY, "ANSWER")
+    assert manager.is_idle()
