@@ -40,7 +40,8 @@ from .errors import (CacofoniskError, ChannelGone, ConfigurationError, Malformed
 from .fsm.call import Call
 from .fsm.channel import Channel
 from .hook_delivery import HookDelivery, overridden
-from .resync import RESYNC_EVENTS, ResyncCollector, ResyncLists, resync_tracker
+from .resync import (RESTART_EVENT, RESYNC_EVENTS, ResyncCollector, ResyncLists,
+                     resync_tracker)
 from .snapshot import CallSnapshot
 from .tracker import MAX_CHANNEL_AGE, MAX_CHANNELS, Tracker
 
@@ -195,7 +196,10 @@ class ChannelManager(HookDelivery):
                 name = None
             if name.__class__ is not str:
                 name = ami.event_name(event)
-            if name in RESYNC_EVENTS and self._take_resync_input(name, event):
+            if name == RESTART_EVENT:  # a runner saw Asterisk's startup time move
+                self._restart()
+                step = None
+            elif name in RESYNC_EVENTS and self._take_resync_input(name, event):
                 step = None  # a list answer or a barrier: never a call event
             else:
                 step = self._steps.get(name)
@@ -422,9 +426,19 @@ class ChannelManager(HookDelivery):
         Asterisk restarted'), and channels, calls and bridges are freed.
         The manager does this itself on a FullyBooted that follows a
         Shutdown in the stream (a FullyBooted alone only marks a login);
-        a runner calls it when it learns of a restart some other way
-        (e.g. Asterisk's uptime went back at a reconnect).
+        a runner calls it when it learns of a restart some other way. The
+        live runner does so at a reconnect whose ``CoreStatus`` startup
+        time differs from the previous session's, by handing ``on_event``
+        a ``RESTART_EVENT`` (``cacofonisk.resync``) before the resync, so a
+        recording replays the same.
         """
+        self._restart()
+        self._drain()
+        if self._hook_error is not None:
+            self._raise_hook_error()
+
+    def _restart(self) -> None:
+        """End the calls from before a restart; hook errors wait for the caller."""
         if self._pending:
             self._settle()
         self._flush_rules()
@@ -438,9 +452,6 @@ class ChannelManager(HookDelivery):
                 self._drain()
                 raise
         self._tracker.trace("Asterisk restarted: the calls from before it ended")
-        self._drain()
-        if self._hook_error is not None:
-            self._raise_hook_error()
 
     def drop_channel(self, uniqueid: str, why: str) -> bool:
         """Drop a channel Asterisk no longer has though its Hangup never came.

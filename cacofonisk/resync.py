@@ -49,6 +49,10 @@ GONE_WHY = "ended while disconnected"
 GONE_WHILE_AWAY = f"unknown: {GONE_WHY}"
 #: UserEvent names starting with this are resync barriers: never reported.
 BARRIER_PREFIX = "CacofoniskResyncDone-"
+#: The event a runner hands the manager when Asterisk's startup time moved
+#: between two sessions (``runners/ami_restart.py``): a restart while we were
+#: away. Ours, not Asterisk's; in a recording it replays the same restart.
+RESTART_EVENT = "CacofoniskServerRestarted"
 #: List answers a resync reads, by the list they fill (None: an end marker).
 LIST_EVENTS: dict[str, str | None] = {
     "CoreShowChannel": "channels", "CoreShowChannelsComplete": None,
@@ -59,7 +63,7 @@ LIST_EVENTS: dict[str, str | None] = {
     "ConfbridgeListRooms": None, "ConfbridgeListRoomsComplete": None,
 }
 #: Every event name the manager must look at for a resync.
-RESYNC_EVENTS = frozenset(LIST_EVENTS) | {"UserEvent"}
+RESYNC_EVENTS = frozenset(LIST_EVENTS) | {"UserEvent", RESTART_EVENT}
 #: The list each ``...Complete`` event closes.
 _COMPLETES = {"CoreShowChannelsComplete": "channels", "ParkedCallsComplete": "parked",
               "QueueStatusComplete": "queue_entries",
@@ -347,5 +351,5 @@ def _report_begun(tracker: Tracker, channel: Channel, entry: Mapping[str, Any],
         _report_up(tracker, channel, _callee(entry, alive, talking))
 
 
-__all__ = ["BARRIER_PREFIX", "GONE_WHILE_AWAY", "GONE_WHY", "LIST_EVENTS", "RESYNC_EVENTS",
+__all__ = ["BARRIER_PREFIX", "GONE_WHILE_AWAY", "GONE_WHY", "LIST_EVENTS", "RESTART_EVENT", "RESYNC_EVENTS",
            "ResyncCollector", "ResyncLists", "is_barrier", "resync_tracker"]

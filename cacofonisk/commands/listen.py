@@ -406,22 +406,38 @@ def build_reporter(fmt: str, record: str | None, show_server: bool,
     return MultiReporter([out, JsonReporter(record)]), out
 
 
+#: The manager's health counters ``--health`` prints (as label=value), and
+#: those it prints only when not 0 (rare: a bug, events waiting for the dialect).
+_COUNTERS_SHOWN = (("dropped", "stale_channels_dropped"), ("restarts", "restarts_seen"),
+                   ("hook_errors", "hook_errors"), ("malformed", "malformed_events"),
+                   ("unplaced", "unplaced_events"))
+_COUNTERS_IF_ANY = (("internal_errors", "internal_errors"), ("held", "held_events"))
+
+
 def format_health(health: Mapping[str, Mapping[str, Any]]) -> str:
     """One line per server: connected, lag, age of the last event, calls,
-    reconnects, and failed connection attempts when there were any."""
+    reconnects, failed connection attempts when there were any, then what
+    the tracker dropped or refused (``ChannelManager.health_counters()``:
+    dropped = stale channels dropped, restarts seen, hook errors, malformed
+    and unplaced events; internal errors and held events when not 0)."""
     def seconds(figures: Mapping[str, Any], key: str) -> str:
         value = figures.get(key)
         return "-" if value is None else f"{value:.3f}s"
 
     lines = []
     for name, figures in health.items():
+        counters = [f"{label}={figures[key]}" for label, key in _COUNTERS_SHOWN
+                    if key in figures]
+        counters += [f"{label}={figures[key]}" for label, key in _COUNTERS_IF_ANY
+                     if figures.get(key)]
         lines.append(f"health {name}: {'up' if figures.get('connected') else 'DOWN'} "
                      f"lag={seconds(figures, 'lag')} "
                      f"last_event={seconds(figures, 'last_event_age')} "
                      f"calls={figures.get('calls_in_flight')} "
                      f"reconnects={figures.get('reconnects')}"
                      + (f" connect_failures={figures['connect_failures']}"
-                        if figures.get("connect_failures") else ""))
+                        if figures.get("connect_failures") else "")
+                     + "".join(f" {item}" for item in counters))
     return "\n".join(lines)
 
 

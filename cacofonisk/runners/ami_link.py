@@ -11,7 +11,8 @@ servers the runner follows. What it adds to panoramisk:
   connection is noticed;
 * its own reconnect, with capped exponential backoff (panoramisk's fixed
   delay reconnect is switched off), and no retry on a refused login;
-* a resync after a reconnect (see ``ami_resync``);
+* a resync after a reconnect (see ``ami_resync``), preceded by a check
+  that Asterisk did not restart meanwhile (``ami_restart``: CoreStatus);
 * server-side AMI ``Filter``s built from ``INTERESTING_EVENTS``, and the same
   skip on our side (Filter may be refused by Asterisk's permissions); both
   are off when the reporter records raw events (a ``--record`` file holds
@@ -38,6 +39,7 @@ from cacofonisk.errors import AuthenticationFailed, ConnectionFailed, GaveUpConn
 from .ami_hosts import AmiHost, RunnerOptions
 from .ami_banner import dialect_of, dialect_of_core_settings, read_banner
 from .ami_protocol import PANORAMISK_LOG, SECRETS, _Panoramisk, _Protocol
+from .ami_restart import StartupWatch
 from .ami_resync import Resync
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,8 @@ class _Link:
         self._lost: asyncio.Future[None] | None = None
         self._logged_in = False
         self.resync = Resync(self.name, self._deliver, options.action_timeout)
+        #: Asterisk's startup time, from one session to the next (``ami_restart``)
+        self.startup = StartupWatch(self.name)
         SECRETS.secrets.add(host.secret)
 
     def health(self) -> dict[str, Any]:
@@ -87,7 +91,21 @@ class _Link:
         return {"connected": self.connected, "last_event_age": age, "lag": self.lag,
                 "calls_in_flight": in_flight, "reconnects": max(self.logins - 1, 0),
                 "connect_failures": self.connect_failures,
-                "failures_in_a_row": self.failures_in_a_row}
+                "failures_in_a_row": self.failures_in_a_row, **self._manager_counters()}
+
+    def _manager_counters(self) -> dict[str, int]:
+        """The manager's ``health_counters()`` (stale channels dropped, restarts,
+        hook errors ...), so one ``health()`` tells what the tracker dropped;
+        {} for a manager without them (a 2017-style one) or one that raises."""
+        counters = getattr(self.manager, "health_counters", None)
+        if not callable(counters):
+            return {}
+        try:
+            return dict(counters())
+        except Exception:
+            log.exception("server %r: the channel manager's health_counters() raised",
+                          self.name)
+            return {}
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -189,6 +207,9 @@ class _Link:
         await self._login()
         if dialect_of(self.ami_version) is None:
             await self._ask_core_settings()
+        restarted = await self.startup.check(self._request)
+        if restarted is not None:  # before the resync: the old calls end first
+            self._deliver(restarted)
         await self._send_filters()
         if resync:
             await self.resync.run(self._request)

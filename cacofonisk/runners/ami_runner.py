@@ -86,7 +86,10 @@ class AmiRunner:
         """Per server: connected, last_event_age (s), lag (s, from the AMI
         Timestamp header; needs timestampevents=yes), calls_in_flight,
         reconnects, connect_failures (attempts that never reached a login)
-        and failures_in_a_row (since the last login)."""
+        and failures_in_a_row (since the last login); then the manager's
+        ``health_counters()`` (stale_channels_dropped, restarts_seen,
+        malformed_events, unplaced_events, hook_errors, internal_errors,
+        held_events, channels, calls, bridges: docs/robustness.md)."""
         return {link.name: link.health() for link in self._links}
 
     def snapshot(self) -> list[Any]:

@@ -7,7 +7,8 @@ AMI events, as FileRunner reads it) to every client that logs in, and
 answers the handful of actions a listener needs, the way Asterisk does:
 
     Login (plain Secret, or AuthType MD5 after a Challenge), Challenge,
-    Logoff, Ping, Events, Filter, UserEvent, CoreSettings, and the lists a resync reads:
+    Logoff, Ping, Events, Filter, UserEvent, CoreSettings, CoreStatus (its
+    startup time changes at ``restart()``), and the lists a resync reads:
     CoreShowChannels, ParkedCalls, QueueStatus, ConfbridgeListRooms,
     ConfbridgeList.
 
@@ -35,6 +36,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from .ami_lists import ChannelTracker, LogState, list_answer
@@ -106,6 +108,8 @@ class AmiTestServer:
         self._sessions: dict[Session, asyncio.Task[Any] | None] = {}
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._server: asyncio.Server | None = None
+        #: when this "Asterisk" started (CoreStatus); ``restart()`` moves it
+        self.started_at = datetime.now().replace(microsecond=0)
 
     def __repr__(self) -> str:
         return (f"<AmiTestServer {self.host}:{self.port} user={self.username!r} "
@@ -188,6 +192,17 @@ class AmiTestServer:
             session.stop_replay()
             session.writer.transport.abort()
         await asyncio.gather(*(t for _, t in sessions if t is not None), return_exceptions=True)
+
+    async def restart(self, events: EventSource | None = None) -> None:
+        """Asterisk restarts: connections drop, CoreStatus gives a later
+        startup time, and every user's replay starts again from the top of
+        ``events`` (the same log if None), so channel names start from 0."""
+        if events is not None:
+            self.events = load_events(events)
+        self.started_at = max(datetime.now().replace(microsecond=0),
+                              self.started_at + timedelta(seconds=1))
+        self._replays.clear()
+        await self.drop_connections()
 
     def hang_connections(self) -> None:
         """Make the current connections go silent with their TCP still open,
@@ -276,6 +291,16 @@ class AmiTestServer:
         asterisk = "22.10.1" if major.isdigit() and int(major) >= 2 else "11.25.3"
         session.respond(action, "Success", AMIversion=self.banner, AsteriskVersion=asterisk,
                         SystemName="testami")
+        return True
+
+    async def _core_status(self, session: Session, action: AmiAction) -> bool:
+        started = self.started_at
+        state = session.replay.tracker if session.replay else LogState()
+        session.respond(action, "Success", CoreStartupDate=f"{started:%Y-%m-%d}",
+                        CoreStartupTime=f"{started:%H:%M:%S}",
+                        CoreReloadDate=f"{started:%Y-%m-%d}",
+                        CoreReloadTime=f"{started:%H:%M:%S}",
+                        CoreCurrentCalls=str(len(state.channels.snapshot())))
         return True
 
     async def _events(self, session: Session, action: AmiAction) -> bool:
@@ -390,6 +415,7 @@ _ACTIONS = {
     "logoff": AmiTestServer._logoff,
     "ping": AmiTestServer._ping,
     "coresettings": AmiTestServer._core_settings,
+    "corestatus": AmiTestServer._core_status,
     "events": AmiTestServer._events,
     "filter": AmiTestServer._filter,
     "coreshowchannels": AmiTestServer._list_action,

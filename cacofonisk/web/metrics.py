@@ -105,7 +105,8 @@ def render(counters: Counters, health: Mapping[str, Mapping[str, Any]],
 
     Args:
         counters: the web reporter's counters.
-        health: the runner's ``health()`` (per server; may be empty).
+        health: the runner's ``health()`` (per server; may be empty), with
+            each manager's ``health_counters()`` in it.
         calls_in_flight: calls per server in the current snapshot.
         sse: ``clients``, ``dropped_total``, ``buffered``, ``last_id`` of the feed.
     """
@@ -136,6 +137,9 @@ def render(counters: Counters, health: Mapping[str, Mapping[str, Any]],
     page.metric("cacofonisk_ami_reconnects_total", "counter",
                 "Reconnects to the server since start.",
                 [({"server": s}, health[s].get("reconnects")) for s in sorted(health)])
+    for name, kind, key, help_text in _TRACKER_METRICS:
+        page.metric(name, kind, help_text,
+                    [({"server": s}, health[s].get(key)) for s in sorted(health)])
     runner_errors = sum(int(f.get("hook_errors") or 0) for f in health.values())
     page.metric("cacofonisk_hook_errors_total", "counter",
                 "Reporter hooks that raised (the event went on to the other reporters).",
@@ -152,6 +156,28 @@ def render(counters: Counters, health: Mapping[str, Mapping[str, Any]],
                 "Sequence number of the last call event published.",
                 [({}, sse.get("last_id", 0))])
     return page.text()
+
+
+#: Per-server figures of ``ChannelManager.health_counters()`` (merged into the
+#: runner's ``health()``): metric name, type, health key, help. A server whose
+#: manager has no such counter (a 2017-style one) is left out of that metric.
+_TRACKER_METRICS = (
+    ("cacofonisk_stale_channels_dropped_total", "counter", "stale_channels_dropped",
+     "Channels dropped although their Hangup never came (name reused, too old, too "
+     "many, Asterisk restarted, not listed by a resync)."),
+    ("cacofonisk_restarts_total", "counter", "restarts_seen",
+     "Asterisk restarts seen (Shutdown then FullyBooted, or a new startup time at a "
+     "reconnect): the calls from before ended."),
+    ("cacofonisk_malformed_events_total", "counter", "malformed_events",
+     "AMI events dropped for a missing or bad header."),
+    ("cacofonisk_unplaced_events_total", "counter", "unplaced_events",
+     "AMI events about a channel or bridge never seen, or a step a machine refuses."),
+    ("cacofonisk_internal_errors_total", "counter", "internal_errors",
+     "Bugs in cacofonisk while applying an event (logged with their traceback)."),
+    ("cacofonisk_held_events", "gauge", "held_events",
+     "AMI events waiting for the server's AMI dialect to be known."),
+    ("cacofonisk_channels", "gauge", "channels", "Channels the tracker holds now."),
+)
 
 
 def _flag(value: Any) -> int | None:
