@@ -96,3 +96,28 @@ async def test_a_refused_core_status_breaks_nothing_and_is_logged_once(
     assert health["restarts_seen"] == 0 and health["reconnects"] == 1
     refusals = [r for r in caplog.records if "CoreStatus refused" in r.getMessage()]
     assert len(refusals) == 1 and "Permission denied" in refusals[0].getMessage()
+
+
+class BrokenOnUp(Tap):
+    """A user's reporter whose on_up raises (not wrapped by the live view)."""
+
+    def on_call_event(self, record: CallEvent) -> None:
+        super().on_call_event(record)
+        if record.HOOK == "on_up":
+            raise RuntimeError("reporter bug")
+
+
+async def test_hook_errors_the_manager_caught_reach_health_and_metrics() -> None:
+    old, _ = before_and_after()
+    tap = BrokenOnUp()
+    async with AmiTestServer(old, secret=SECRET) as srv:
+        runner = AmiRunner(host(srv), tap, **FAST)
+        view = LiveView()
+        view.attach(runner)
+        async with running(runner), client_for(view) as client:
+            await tap.until(lambda: any(r.HOOK == "on_up" for r in tap.records))
+            health = runner.health()["pbx"]
+            metrics = (await (await client.get("/metrics")).text()).splitlines()
+    assert health["hook_errors"] == 1
+    assert "hook_errors=1" in format_health({"pbx": health})
+    assert "cacofonisk_hook_errors_total 1" in metrics
