@@ -25,6 +25,7 @@ COMMANDS = {
     "listen": "listen",
     "demo": "demo",
     "deliver": "deliver",
+    "cluster": "cluster",
 }
 
 

@@ -53,6 +53,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from ..calls import CallEvent
+from ..cluster.wiring import add_arguments as add_cluster_arguments
 from ..errors import AuthenticationFailed, ConfigurationError
 from ..reporters import MultiReporter
 from ..reporters.base import BaseReporter
@@ -478,6 +479,7 @@ def add_parser(sub: Any) -> None:
                              "reach a server fail; by default a service keeps trying")
     publish_options.add_arguments(parser)
     http_options.add_arguments(parser)
+    add_cluster_arguments(parser)
     parser.set_defaults(run=run, servers=[])
 
 
@@ -506,9 +508,16 @@ def run(args: argparse.Namespace) -> int:
     if args.health and args.health > 0:
         options.update(health_interval=args.health, on_health=lambda h: print(
             format_health(h), file=sys.stderr, flush=True))
-    if args.record:
+    if args.record and not getattr(args, "cluster", None):
         check_record_path(args.record)  # JsonReporter checks the folder when it opens
     reporter, out = build_reporter(args.format, args.record, len(hosts) > 1, args.debug)
+    if getattr(args, "cluster", None):
+        from ..cluster.wiring import run_cluster  # nats-py only in cluster mode
+
+        if http is not None:
+            raise ConfigurationError("--http is not available with --cluster yet; use "
+                                     "`cacofonisk cluster status`")
+        return run_cluster(args, hosts, options, out)
     reporter, managers = publish_options.wire(args, reporter, options)
     view = None if http is None else http_options.live_view(http)
     runner = AmiRunner(hosts, reporter if view is None else view.wrap(reporter), managers,
