@@ -84,6 +84,20 @@ def assert_exactly_once_in_order(receiver: WebhookReceiver,
     assert dict(per_call) == dict(want)  # every call in its own order
 
 
+@pytest.fixture(autouse=True)
+def sigpipe_ignored() -> None:
+    """Python's own SIGPIPE setting (ignored) for every test that talks to NATS.
+
+    Why: ``cacofonisk replay FILE`` run in-process (test_cli and others)
+    restores the default action so that ``replay | head`` ends quietly; a
+    test worker left so is killed outright by the first write to a socket
+    whose peer is gone, which these tests cause on purpose (nats-server
+    killed -9, a receiver dropping connections).
+    """
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
+
 @pytest.fixture
 def nodes(tmp_path: Path):  # noqa: ARG001 - one store per test
     started: list[nats_server.NatsNode] = []

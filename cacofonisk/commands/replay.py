@@ -174,12 +174,14 @@ def unnamed_events(name: str) -> list[int]:
 def run(args: argparse.Namespace) -> int:
     """Replay each file; exit 2 with one line for a missing or invalid file,
     1 when malformed events were dropped, 0 otherwise."""
+    if nats_source.is_nats(args.files):
+        # before the SIGPIPE default below: this one talks to NATS over a
+        # socket, and a peer gone must be an error, not a silent death
+        return nats_source.run(args, build_reporter(args))
     if hasattr(signal, "SIGPIPE"):
         # `cacofonisk replay x.json | head` should end quietly (replay
         # writes only to stdout and files, never to sockets).
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    if nats_source.is_nats(args.files):
-        return nats_source.run(args, build_reporter(args))
     files = event_logs(args.files)
     if args.record:
         check_record_path(args.record, args.files)  # the skipped expectations too
