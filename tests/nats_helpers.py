@@ -88,11 +88,9 @@ def assert_exactly_once_in_order(receiver: WebhookReceiver,
 def sigpipe_ignored() -> None:
     """Python's own SIGPIPE setting (ignored) for every test that talks to NATS.
 
-    Why: ``cacofonisk replay FILE`` run in-process (test_cli and others)
-    restores the default action so that ``replay | head`` ends quietly; a
-    test worker left so is killed outright by the first write to a socket
-    whose peer is gone, which these tests cause on purpose (nats-server
-    killed -9, a receiver dropping connections).
+    Why: these tests write to sockets whose peer is gone on purpose
+    (nats-server killed -9, a receiver dropping connections); a worker left
+    with the default action by anything else would be killed outright.
     """
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)

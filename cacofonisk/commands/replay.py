@@ -178,10 +178,21 @@ def run(args: argparse.Namespace) -> int:
         # before the SIGPIPE default below: this one talks to NATS over a
         # socket, and a peer gone must be an error, not a silent death
         return nats_source.run(args, build_reporter(args))
-    if hasattr(signal, "SIGPIPE"):
-        # `cacofonisk replay x.json | head` should end quietly (replay
-        # writes only to stdout and files, never to sockets).
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    if not hasattr(signal, "SIGPIPE"):
+        return _replay_files(args)
+    # `cacofonisk replay x.json | head` should end quietly (replay writes only
+    # to stdout and files, never to sockets); the process's own setting comes
+    # back afterwards, so a program (or test) that runs replay in-process and
+    # then writes to a closed socket gets an error, not a silent death.
+    previous = signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        return _replay_files(args)
+    finally:
+        signal.signal(signal.SIGPIPE, previous)
+
+
+def _replay_files(args: argparse.Namespace) -> int:
+    """Replay the event logs (nats:// sources are handled before)."""
     files = event_logs(args.files)
     if args.record:
         check_record_path(args.record, args.files)  # the skipped expectations too
