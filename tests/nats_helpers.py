@@ -84,6 +84,18 @@ def assert_exactly_once_in_order(receiver: WebhookReceiver,
     assert dict(per_call) == dict(want)  # every call in its own order
 
 
+@pytest.fixture(autouse=True)
+def sigpipe_ignored() -> None:
+    """Python's own SIGPIPE setting (ignored) for every test that talks to NATS.
+
+    Why: these tests write to sockets whose peer is gone on purpose
+    (nats-server killed -9, a receiver dropping connections); a worker left
+    with the default action by anything else would be killed outright.
+    """
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
+
 @pytest.fixture
 def nodes(tmp_path: Path):  # noqa: ARG001 - one store per test
     started: list[nats_server.NatsNode] = []

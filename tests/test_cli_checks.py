@@ -218,3 +218,17 @@ def test_replay_diagram_without_the_diagrams_extra_fails_before_printing(
     err = one_line_error(capsys, "replay")
     assert "pip install 'cacofonisk[diagrams]'" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_replay_in_process_gives_the_sigpipe_setting_back() -> None:
+    """`replay | head` ends quietly, but a program that runs replay in-process
+    keeps its own SIGPIPE setting (else its next write to a closed socket kills it)."""
+    import signal
+
+    previous = signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    try:
+        assert main(["replay", str(Path(__file__).parent.parent / "scenarios" / "ami2"
+                                       / "blind_transfer.json")]) == 0
+        assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGPIPE, previous)

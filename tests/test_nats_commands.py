@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from nats_helpers import (NEEDS_NATS, ROOT, SECRET, assert_exactly_once_in_order, command,
-                          expected_records, nodes, stopped)
+                          expected_records, nodes, sigpipe_ignored, stopped)
 
 from cacofonisk.cli import main
 from cacofonisk.runners.file_runner import FileRunner
@@ -25,7 +25,7 @@ nats = pytest.importorskip("nats", reason="nats-py is not installed: pip install
 from cacofonisk.delivery.publisher import NatsPublisher  # noqa: E402
 from cacofonisk.testing.webhook_receiver import WebhookReceiver  # noqa: E402
 
-__all__ = ["nodes"]  # the fixture, used by name
+__all__ = ["nodes", "sigpipe_ignored"]  # fixtures, used by name
 
 
 async def test_listen_publish_and_deliver_move_every_call_event_while_nats_and_receiver_restart(

@@ -16,7 +16,8 @@ stderr and exit status 1.
 
 ``cacofonisk replay nats://HOST:PORT`` reads the raw AMI events that
 ``listen --publish-raw`` stored in JetStream instead (``--server``,
-``--since`` or ``--start-seq`` choose which; see docs/delivery.md).
+``--subject``, ``--since`` or ``--start-seq`` choose which; see
+docs/delivery.md).
 """
 from __future__ import annotations
 
@@ -111,8 +112,8 @@ def add_parser(sub: Any) -> None:
                             description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+", metavar="FILE",
-                        help="JSON event log(s) (*.expected.json files are skipped), "
-                             "or one nats://HOST:PORT[,HOST:PORT] stream")
+                        help="JSON event log(s); *.expected.json files are skipped; or one "
+                             "nats://HOST:PORT[,HOST:PORT] stream")
     nats_source.add_arguments(parser)
     parser.add_argument("--format", choices=("text", "jsonl"), default="text",
                         help="output format (default: text)")
@@ -173,12 +174,25 @@ def unnamed_events(name: str) -> list[int]:
 def run(args: argparse.Namespace) -> int:
     """Replay each file; exit 2 with one line for a missing or invalid file,
     1 when malformed events were dropped, 0 otherwise."""
-    if hasattr(signal, "SIGPIPE"):
-        # `cacofonisk replay x.json | head` should end quietly (replay
-        # writes only to stdout and files, never to sockets).
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if nats_source.is_nats(args.files):
-        return nats_source.run(args, build_reporter(args, _no_label))
+        # before the SIGPIPE default below: this one talks to NATS over a
+        # socket, and a peer gone must be an error, not a silent death
+        return nats_source.run(args, build_reporter(args))
+    if not hasattr(signal, "SIGPIPE"):
+        return _replay_files(args)
+    # `cacofonisk replay x.json | head` should end quietly (replay writes only
+    # to stdout and files, never to sockets); the process's own setting comes
+    # back afterwards, so a program (or test) that runs replay in-process and
+    # then writes to a closed socket gets an error, not a silent death.
+    previous = signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        return _replay_files(args)
+    finally:
+        signal.signal(signal.SIGPIPE, previous)
+
+
+def _replay_files(args: argparse.Namespace) -> int:
+    """Replay the event logs (nats:// sources are handled before)."""
     files = event_logs(args.files)
     if args.record:
         check_record_path(args.record, args.files)  # the skipped expectations too

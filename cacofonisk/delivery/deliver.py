@@ -33,7 +33,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
-import nats.errors
 from nats.js import api
 from nats.js.errors import NotFoundError
 
@@ -175,7 +174,7 @@ class Deliverer:
         while sub is not None and not self._stop.is_set():
             try:
                 messages = await sub.fetch(1, timeout=1.0)
-            except nats.errors.TimeoutError:
+            except asyncio.TimeoutError:  # nats-py raises its subclass or, late, the plain one
                 continue
             except Exception as err:  # noqa: BLE001 - NATS away or electing a leader
                 self._failed(f"partition {partition}: fetch failed: {err!r}")

@@ -10,13 +10,13 @@ at the last message the stream held when reading began.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-import nats.errors
 from nats.js import api
 from nats.js.errors import NotFoundError
 
@@ -77,7 +77,7 @@ async def raw_events(servers: Sequence[str], *, stream: str = "CACOFONISK",
         while True:
             try:
                 batch = await sub.fetch(BATCH, timeout=1.0)
-            except nats.errors.TimeoutError:
+            except asyncio.TimeoutError:  # nats-py raises its subclass or, late, the plain one
                 return  # nothing more for this filter
             for message in batch:
                 name = (message.headers or {}).get("Cacofonisk-Server", "")
