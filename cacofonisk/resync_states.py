@@ -14,7 +14,7 @@ conference as reported so far:
   (a call that began while away included); the snapshot then takes its
   ``since`` (and a park's ``until``) from the list's durations;
 * known, listed elsewhere (another space, queue or room): the old one
-  ends and the new one begins;
+  ends (a park or a queue wait with reason 'timeout') and the new one begins;
 * known, no longer listed (the call goes on): ``on_park_end`` ('retrieved'
   by the party the parked call now talks with, else 'timeout': which of
   the two it was cannot be seen after the fact), ``on_queue_leave``

@@ -113,6 +113,27 @@ def test_a_call_begun_and_answered_while_away_gets_its_ring_and_answer_marked():
         ("on_hangup", "201", None, (), False)]
 
 
+def test_a_call_first_seen_by_a_resync_began_when_asterisk_says_its_channel_was_made():
+    """CoreShowChannel's Duration (HH:MM:SS) dates the channel: the snapshot's
+    ``began`` is the resync's time less it, not the time of the resync."""
+    from cacofonisk.testing.scenarios import Ids
+
+    ids = Ids(system="bg")
+    other = [dict(e, Timestamp="1600000100")
+             for e in build("answered", "ami2", ids=ids).events[:3]]
+    events = build("answered", "ami2", numbers=["204", "205"], ids=ids).events
+    bridged = index_of(events, "BridgeEnter", 1) + 1
+    resync = resync_events(events[:bridged])
+    for entry in resync:
+        if entry["Event"] == "CoreShowChannel":
+            entry["Duration"] = "00:01:05"
+    manager = ChannelManager(Tap(), strict=True)
+    for event in [*other, *resync]:  # the last event before the gap: at 1600000100
+        manager.on_event(event)
+    (view,) = [s for s in manager.snapshot() if s.caller.number == "204"]
+    assert view.state == "up" and view.began == 1600000100 - 65
+
+
 def test_a_call_that_ended_while_away_ends_as_the_resync_docstring_says():
     events = build("answered", "ami2").events
     bridged = index_of(events, "BridgeEnter", 1) + 1
