@@ -145,7 +145,8 @@ async def test_runner_feeds_interesting_events_in_order_and_filters_on_the_serve
             await fake.until(lambda m: len(m.events) == 1 + len(interesting(log)))
             assert [e["Event"] for e in fake.events][0] == "FullyBooted"
             assert fake.events[1:] == interesting(log)
-            assert srv.actions[:2] == ["Login", "Filter"]
+            # CoreStatus: Asterisk's startup time, to tell a restart at a reconnect
+            assert srv.actions[:3] == ["Login", "CoreStatus", "Filter"]
             health = runner.health()["pbx1"]
             assert health["connected"] is True and health["calls_in_flight"] == 1
             assert health["last_event_age"] is not None and health["reconnects"] == 0
@@ -240,8 +241,8 @@ async def test_reconnect_resyncs_then_replays_held_events_in_order():
         assert [e["Event"] for e in fake.events].count("FullyBooted") == 2
         assert not any(e.get("UserEvent", "").startswith(BARRIER_PREFIX) for e in fake.events)
         second = srv.actions[srv.actions.index("Login", 1):]
-        assert second[:7] == ["Login", "Filter", "CoreShowChannels", "ParkedCalls",
-                              "QueueStatus", "ConfbridgeListRooms", "UserEvent"]
+        assert second[:8] == ["Login", "CoreStatus", "Filter", "CoreShowChannels",
+                              "ParkedCalls", "QueueStatus", "ConfbridgeListRooms", "UserEvent"]
         assert runner.health()[f"{srv.host}:{srv.port}"]["reconnects"] == 1
 
 
