@@ -12,7 +12,11 @@ positional arguments in API.md order (``args()``). It also carries what the
 * hangups: the Q.850 ``cause``, ``cause_txt``, SIP ``tech_cause``, who hung
   up (``hangup_by``) and the last ``dial_status``;
 * transfers: ``kind`` ('attended', 'blind', 'blonde' or '' when AMI did not
-  say).
+  say);
+* ``after_gap``: True when the event was not seen happen but observed after
+  a gap in the stream (a resync after a reconnect found the call answered,
+  talking to someone else, or begun while we were away); its ``timestamp``
+  is then that of the last event before the resync, not of the change.
 
 ``as_dict()`` gives a JSON-ready dict (used by the JSON-lines reporter).
 """
@@ -45,6 +49,8 @@ class CallEvent:
     server: str = ""
     event_id: str = ""
     timestamp: float | None = None
+    #: observed after a gap (a resync), not seen as it happened
+    after_gap: bool = False
 
     def args(self) -> tuple[Any, ...]:
         """The positional arguments of the API.md hook, in order."""

@@ -90,6 +90,23 @@ class InvalidTransition(CacofoniskError):
         super().__init__(f"{model}: cannot {trigger!r} in state {state!r}; the step is ignored")
 
 
+class UnknownDialect(CacofoniskError, ValueError):
+    """A dialect name that is not 'ami1' or 'ami2'.
+
+    A ValueError too, because a bad ``dialect=`` argument has always been
+    one (``except ValueError`` in user code keeps working).
+
+    Args:
+        name: the name that was given.
+        valid: the names that are accepted.
+    """
+
+    def __init__(self, name: object, valid: tuple[str, ...]) -> None:
+        self.name = name
+        super().__init__(f"unknown AMI dialect {name!r}: say one of {', '.join(valid)} "
+                         f"('ami1' for Asterisk 1.8 to 11, 'ami2' for Asterisk 12 and later)")
+
+
 class ConfigurationError(CacofoniskError):
     """Bad settings given by the user (a runner's hosts, a CLI option ...)."""
 

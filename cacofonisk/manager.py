@@ -24,10 +24,10 @@ from . import events as ami
 from .dialects.ami1 import Ami1Rules
 from .dialects.ami2 import Ami2Rules
 from .dialects.common import Rules
-from .errors import CacofoniskError, ChannelGone
+from .errors import CacofoniskError, ChannelGone, UnknownDialect
 from .fsm.call import Call
 from .fsm.channel import Channel
-from .resync import resync_tracker
+from .resync import RESYNC_EVENTS, ResyncCollector, ResyncLists, resync_tracker
 from .reporters.base import BaseReporter, deliver
 from .tracker import Tracker
 
@@ -62,13 +62,13 @@ class ChannelManager:
             event types that exist in only one dialect).
     """
 
-    #: Every AMI event name some rule consumes; others may be skipped.
-    INTERESTING_EVENTS: frozenset[str] = frozenset(_PARSERS)
+    #: Every AMI event name some rule or the resync consumes; others may be skipped.
+    INTERESTING_EVENTS: frozenset[str] = frozenset(_PARSERS) | RESYNC_EVENTS
 
     def __init__(self, reporter: Any, *, server: str = "", strict: bool = False,
                  dialect: str | None = None) -> None:
         if dialect is not None and dialect not in _DIALECTS:
-            raise ValueError(f"dialect must be one of {sorted(_DIALECTS)}, not {dialect!r}")
+            raise UnknownDialect(dialect, tuple(sorted(_DIALECTS)))
         self._reporter = reporter
         self.server = server
         self.strict = strict
@@ -80,6 +80,7 @@ class ChannelManager:
         #: event name -> (parser, handler, (header, value) that means "ignore")
         self._steps: dict[str, tuple[Any, Any, tuple[str, str] | None]] = {}
         self._held: dict[str, Any] = {}
+        self._resync_input = ResyncCollector()
         self._bind_rules()
         # BaseReporter's no-op trace_ami/on_event are not called: two calls
         # saved per event. A hook set on the instance later is still seen.
@@ -141,9 +142,12 @@ class ChannelManager:
                 name = None
             if name.__class__ is not str:
                 name = ami.event_name(event)
-            if not self._detected and name in _PARSERS:
-                self._detect(name, event)
-            step = self._steps.get(name)
+            if name in RESYNC_EVENTS and self._take_resync_input(name, event):
+                step = None  # a list answer or a barrier: never a call event
+            else:
+                if not self._detected and name in _PARSERS:
+                    self._detect(name, event)
+                step = self._steps.get(name)
             if step is not None and (step[2] is None or event.get(step[2][0]) != step[2][1]):
                 record = step[0](event)
                 tracker.timestamp = record.timestamp
@@ -184,12 +188,41 @@ class ChannelManager:
             dialect = "ami1"
         else:
             return
-        self._detected = True
-        if dialect != self._dialect:
-            self._dialect = dialect
-            self._rules = _DIALECTS[dialect](self._tracker)
-            self._bind_rules()
+        self._use_dialect(dialect)
         log.info("server %r speaks %s", self.server, dialect)
+
+    def declare_dialect(self, name: str) -> None:
+        """The server said which AMI it speaks: use that dialect from now on.
+
+        Runners call this at login, from the AMI banner (``Asterisk Call
+        Manager/2.10.3``: AMI 2 and later is 'ami2') or ``CoreSettings``
+        (Asterisk 12 and later is 'ami2'). What the server says about
+        itself beats any guess from events, so it overrides detection and
+        a ``dialect=`` given at construction; calls the other dialect held
+        back are reported first.
+
+        Args:
+            name: 'ami1' (Asterisk 1.8 to 11) or 'ami2' (Asterisk 12 to 22).
+
+        Raises:
+            UnknownDialect: ``name`` is neither (also a ValueError).
+        """
+        if name not in _DIALECTS:
+            raise UnknownDialect(name, tuple(sorted(_DIALECTS)))
+        self._forced = True
+        self._use_dialect(name)
+        log.info("server %r declared %s", self.server, name)
+
+    def _use_dialect(self, name: str) -> None:
+        """Switch to dialect ``name`` (reporting what the old rules held back)."""
+        self._detected = True
+        if name == self._dialect and self._rules.NAME == name:
+            return
+        if self._held:
+            self.flush()
+        self._dialect = name
+        self._rules = _DIALECTS[name](self._tracker)
+        self._bind_rules()
 
     def flush(self) -> None:
         """Report call events held back for a dial burst: the stream is idle or over.
@@ -211,20 +244,45 @@ class ChannelManager:
                 raise
         self._drain()
 
+    def _take_resync_input(self, name: str, event: Mapping[str, Any]) -> bool:
+        """Collect a resync's list answers; at its barrier, resync. True if taken.
+
+        Why through ``on_event``: the live runner feeds a resync as these
+        events and a recording holds them, so a replay resyncs exactly
+        where the live run did, and the barrier is never an on_user_event.
+        """
+        taken = self._resync_input.take(name, event)
+        if isinstance(taken, ResyncLists):
+            self._resync(taken.channels, taken)
+            return True
+        return taken
+
     def resync(self, channels: Iterable[Mapping[str, Any]]) -> None:
         """Bring the view in line with Asterisk's own list after a reconnect.
 
+        Runners need not call this: the live runner feeds the resync as AMI
+        events (the ``CoreShowChannel`` list, then its barrier UserEvent),
+        which ``on_event`` applies, so a recording replays the same.
+
         Args:
             channels: one mapping per ``CoreShowChannel`` event (Uniqueid,
-                Channel, ChannelState, CallerIDNum ...).
+                Channel, ChannelState, CallerIDNum, BridgeId, Linkedid,
+                ConnectedLineNum ...).
 
-        Calls whose channels vanished while we were away end with reason
-        'failed' and hangup_by 'unknown (disconnected)'; channels still up
-        are kept (no new on_b_dial/on_up) and marked as resumed; channels
-        we did not know are added.
+        What is reported: a call whose channels vanished while we were away
+        ends with on_hangup, reason 'completed' if it had been answered,
+        else 'failed', hangup_by 'unknown: ended while disconnected' (no
+        cause). What changed while away is reported as call events marked
+        ``after_gap=True``: on_up for a call answered while away or now
+        talking to someone else (a transfer while away), on_b_dial (and
+        on_up) for a call that began while away. Nothing already reported
+        is repeated; channels still there are marked ``resumed``.
         """
+        self._resync(list(channels), None)
+
+    def _resync(self, channels: Iterable[Mapping[str, Any]], lists: ResyncLists | None) -> None:
         try:
-            resync_tracker(self._tracker, list(channels))
+            resync_tracker(self._tracker, list(channels), lists)
         except CacofoniskError as err:
             self._tracker.trace(str(err))
         except Exception as err:

@@ -129,10 +129,10 @@ class Tracker:
         return True
 
     def b_dial(self, call_id: str, caller: CallerId, to_number: str | None,
-               targets: Sequence[CallerId]) -> bool:
-        """Report that the B side rings (on_b_dial)."""
-        return self._report(call_id, calls.BDial, caller=caller,
-                            to_number=to_number, targets=tuple(targets))
+               targets: Sequence[CallerId], after_gap: bool = False) -> bool:
+        """Report that the B side rings (on_b_dial); ``after_gap``: seen by a resync."""
+        return self._report(call_id, calls.BDial, caller=caller, to_number=to_number,
+                            targets=tuple(targets), after_gap=after_gap)
 
     def b_dial_end(self, call_id: str, caller: CallerId, to_number: str | None,
                    targets: Sequence[CallerId], reason: str) -> bool:
@@ -141,10 +141,10 @@ class Tracker:
                             to_number=to_number, targets=tuple(targets), reason=reason)
 
     def up(self, call_id: str, caller: CallerId, to_number: str | None,
-           callee: CallerId) -> bool:
-        """Report that the call is answered (on_up)."""
-        return self._report(call_id, calls.Up, caller=caller,
-                            to_number=to_number, callee=callee)
+           callee: CallerId, after_gap: bool = False) -> bool:
+        """Report that the call is answered (on_up); ``after_gap``: seen by a resync."""
+        return self._report(call_id, calls.Up, caller=caller, to_number=to_number,
+                            callee=callee, after_gap=after_gap)
 
     def warm_transfer(self, call_id: str, merged_id: str, redirector: CallerId,
                       caller: CallerId, destination: CallerId) -> bool:

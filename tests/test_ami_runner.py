@@ -16,6 +16,7 @@ import pytest
 from conformance import SHARED, SKIP_REASON
 
 from cacofonisk.errors import AuthenticationFailed, ConfigurationError
+from cacofonisk.resync import LIST_EVENTS as RESYNC_LIST_EVENTS
 from cacofonisk.runners.ami_runner import BARRIER_PREFIX, AmiHost, AmiRunner
 from cacofonisk.testing.ami_server import AmiTestServer
 
@@ -37,6 +38,7 @@ class FakeManager:
         self.server = server
         self.log: list[tuple[str, Any]] = []
         self.calls: list[str] = ["call-1"]
+        self._listed: list[str] = []
         self._changed = asyncio.Event()
         FakeManager.instances.append(self)
 
@@ -46,12 +48,21 @@ class FakeManager:
         return [plain(item) for kind, item in self.log if kind == "event"]
 
     def on_event(self, event: Any) -> None:
-        self.log.append(("event", event))
+        """A resync arrives as its list answers then its barrier: logged as
+        one ("resync", uniqueids) entry, as ChannelManager applies it."""
+        name = event.get("Event")
+        if name in RESYNC_LIST_EVENTS:
+            if name == "CoreShowChannel":
+                self._listed.append(event["Uniqueid"])
+        elif name == "UserEvent" and str(event.get("UserEvent")).startswith(BARRIER_PREFIX):
+            self.log.append(("resync", self._listed))
+            self._listed = []
+        else:
+            self.log.append(("event", event))
         self._changed.set()
 
     def resync(self, channels: list[dict[str, Any]]) -> None:
-        self.log.append(("resync", [c["Uniqueid"] for c in channels]))
-        self._changed.set()
+        """Present, so the runner resyncs (it feeds the lists to on_event)."""
 
     async def until(self, predicate: Callable[[FakeManager], bool]) -> None:
         async with asyncio.timeout(TIMEOUT):
@@ -229,7 +240,8 @@ async def test_reconnect_resyncs_then_replays_held_events_in_order():
         assert [e["Event"] for e in fake.events].count("FullyBooted") == 2
         assert not any(e.get("UserEvent", "").startswith(BARRIER_PREFIX) for e in fake.events)
         second = srv.actions[srv.actions.index("Login", 1):]
-        assert second[:4] == ["Login", "Filter", "CoreShowChannels", "UserEvent"]
+        assert second[:7] == ["Login", "Filter", "CoreShowChannels", "ParkedCalls",
+                              "QueueStatus", "ConfbridgeListRooms", "UserEvent"]
         assert runner.health()[f"{srv.host}:{srv.port}"]["reconnects"] == 1
 
 

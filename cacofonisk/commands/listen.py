@@ -66,7 +66,10 @@ ENV_HOSTS = "CACOFONISK_AMI_HOSTS"
 
 _SERVER_KEYS = frozenset({"host", "port", "username", "password", "password_env",
                           "password_file", "name", "ssl", "auth"})
-_RUNNER_LOG = "cacofonisk.runners.ami_runner"
+_RUNNER_LOG = "cacofonisk.runners"  # the parent of ami_runner and its parts
+#: The loggers that may log a refused login (a logger's filters do not apply
+#: to records propagated from its children, so each gets the filter).
+_RUNNER_PARTS = ("ami_runner", "ami_link", "ami_resync")
 
 
 # -- where the servers and their secrets come from ----------------------------------
@@ -406,8 +409,10 @@ def _configure_runner_logging(verbose: int) -> None:
     if verbose == 0:
         runner_log.setLevel(logging.WARNING)
         log.setLevel(logging.WARNING)  # a secret file others can read
-    if not any(isinstance(f, _DropAuthLog) for f in runner_log.filters):
-        runner_log.addFilter(_DropAuthLog())
+    for part in _RUNNER_PARTS:
+        part_log = logging.getLogger(f"{_RUNNER_LOG}.{part}")
+        if not any(isinstance(f, _DropAuthLog) for f in part_log.filters):
+            part_log.addFilter(_DropAuthLog())
 
 
 # -- the sub-command ----------------------------------------------------------------
