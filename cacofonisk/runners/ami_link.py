@@ -124,11 +124,11 @@ class _Link:
         loop = asyncio.get_running_loop()
         opts = self.options
         self._lost = lost = loop.create_future()
-        pano = _Panoramisk(self._connection_lost, loop=loop, host=self.host.host,
+        pano = _Panoramisk(self._connection_lost, self._on_message, loop=loop,
+                           host=self.host.host,
                            port=self.host.port, ssl=self.host.ssl, encoding=opts.encoding,
                            log=PANORAMISK_LOG,
                            ping_delay=max(int(opts.ping_interval), 1))
-        pano.register_event("*", self._on_message)
         log.info("server %r: connecting", self.name)
         transport, protocol = await asyncio.wait_for(
             loop.create_connection(_Protocol, self.host.host, self.host.port,
