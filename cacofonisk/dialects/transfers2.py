@@ -23,13 +23,15 @@ from ..callerid import CallerId
 from .. import events as ami
 from ..fsm.channel import Channel
 from ..topology import bridge_peers, dialed_channels
-from ..tracker import Tracker
+from .common import Rules
 
 
-class TransferRules:
-    """Mixin for Ami2Rules: the transfer handlers."""
+class TransferRules(Rules):
+    """The transfer handlers of Ami2Rules, its base class.
 
-    tracker: Tracker
+    A base class rather than a mixin: a compiled (mypyc) class may have
+    one base only, and the method resolution order is the same.
+    """
 
     def _failed(self, result: str, what: str) -> bool:
         """A transfer whose Result is not Success changed nothing: trace it, say so."""
