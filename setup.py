@@ -27,6 +27,7 @@ COMPILED = [
     "cacofonisk/bridges.py",
     "cacofonisk/topology.py",
     "cacofonisk/dialects/common.py",
+    "cacofonisk/dialects/states.py",
     "cacofonisk/dialects/ami1.py",
     "cacofonisk/dialects/ami2.py",
     "cacofonisk/dialects/transfers2.py",
