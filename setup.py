@@ -26,6 +26,7 @@ COMPILED = [
     "cacofonisk/registry.py",
     "cacofonisk/bridges.py",
     "cacofonisk/topology.py",
+    "cacofonisk/fsm/channel.py",
     "cacofonisk/dialects/common.py",
     "cacofonisk/dialects/states.py",
     "cacofonisk/dialects/ami1.py",
