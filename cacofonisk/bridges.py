@@ -21,15 +21,18 @@ class Bridge:
         bridge_type: 'basic', 'holding' ... ('' when unknown).
         technology: BridgeTechnology ('simple_bridge', 'holding_bridge' ...).
         peers: the channels in it, in the order they entered.
+        conference: the ConfBridge room it holds ('' if none known), set
+            by ConfbridgeStart/ConfbridgeJoin.
     """
 
-    __slots__ = ("uniqueid", "bridge_type", "technology", "peers")
+    __slots__ = ("uniqueid", "bridge_type", "technology", "peers", "conference")
 
     def __init__(self, uniqueid: str, bridge_type: str = "", technology: str = "") -> None:
         self.uniqueid = uniqueid
         self.bridge_type = bridge_type
         self.technology = technology
         self.peers: list[Channel] = []
+        self.conference = ""
 
     def __repr__(self) -> str:
         names = ",".join(peer.name for peer in self.peers)
@@ -42,6 +45,17 @@ class Bridge:
     def is_holding(self) -> bool:
         """A holding bridge (parking, Stasis holding): not a conversation."""
         return self.bridge_type == "holding" or self.technology == "holding_bridge"
+
+    @property
+    def is_conference(self) -> bool:
+        """A conference room: its parties each have their own call with the PBX.
+
+        Known from ConfbridgeStart/Join, or (when we attached after those)
+        from the bridge ConfBridge makes: type 'base', mixed by 'softmix'.
+        A basic bridge that grows to softmix for a three-way call is not one.
+        """
+        return bool(self.conference) or (self.bridge_type == "base"
+                                         and self.technology == "softmix")
 
     def add(self, channel: Channel) -> None:
         """Put a channel in (idempotent)."""

@@ -12,7 +12,9 @@ positional arguments in API.md order (``args()``). It also carries what the
 * hangups: the Q.850 ``cause``, ``cause_txt``, SIP ``tech_cause``, who hung
   up (``hangup_by``) and the last ``dial_status``;
 * transfers: ``kind`` ('attended', 'blind', 'blonde' or '' when AMI did not
-  say);
+  say) and ``also_merged``: the ids of other calls the transfer ended
+  (besides ``merged_id``), so that a fold of the records knows every call
+  that is over;
 * ``after_gap``: True when the event was not seen happen but observed after
   a gap in the stream (a resync after a reconnect found the call answered,
   talking to someone else, or begun while we were away); its ``timestamp``
@@ -126,6 +128,9 @@ class WarmTransfer(CallEvent):
     caller: CallerId
     destination: CallerId
     kind: str = "attended"
+    #: other calls the transfer ended silently besides ``merged_id`` (the
+    #: second transferer's call when the caller transfers): they are over too
+    also_merged: tuple[str, ...] = ()
 
     def args(self) -> tuple[Any, ...]:
         return (self.call_id, self.merged_id, self.redirector, self.caller, self.destination)
@@ -149,6 +154,8 @@ class ColdTransfer(CallEvent):
     to_number: str | None
     targets: tuple[CallerId, ...] = attrs.field(converter=_targets)
     kind: str = ""
+    #: other calls the transfer ended silently besides ``merged_id``
+    also_merged: tuple[str, ...] = ()
 
     @property
     def hook(self) -> str:
@@ -267,5 +274,26 @@ def _all_record_types(base: type[CallEvent]) -> list[type[CallEvent]]:
 
 
 #: record type -> its fast keyword-only constructor (``BUILD[Up](call_id=..., ...)``)
-BUILD: dict[type[CallEvent], Callable[..., CallEvent]] = {
-    record_type: _compile_build(record_type) for record_type in _all_record_types(CallEvent)}
+BUILD: dict[type[CallEvent], Callable[..., CallEvent]] = {}
+
+
+def register_builders() -> None:
+    """Compile ``BUILD`` entries for every CallEvent subclass defined so far."""
+    for record_type in _all_record_types(CallEvent):
+        if record_type not in BUILD:
+            BUILD[record_type] = _compile_build(record_type)
+
+
+register_builders()
+
+# The state records (hold, park, queue, conference) live in their own module;
+# importing it here makes them part of ``calls`` and of ``BUILD``.
+from .state_calls import (ConferenceJoin, ConferenceLeave, Hold, ParkEnd, Park,  # noqa: E402
+                          QueueJoin, QueueLeave, Unhold)
+
+register_builders()
+
+__all__ = ["CallEvent", "BDial", "BDialEnd", "Up", "WarmTransfer", "ColdTransfer", "Hangup",
+           "QueueCallerAbandon", "UserEventCall", "Hold", "Unhold", "Park", "ParkEnd",
+           "QueueJoin", "QueueLeave", "ConferenceJoin", "ConferenceLeave", "BUILD", "hook_of",
+           "HangupReason"]

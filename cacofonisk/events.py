@@ -544,11 +544,17 @@ class AgentComplete(AgentConnect):
 @_register
 @attrs.frozen(slots=True, kw_only=True)
 class QueueCallerJoin(AmiEvent):
-    """A caller entered a queue."""
+    """A caller entered a queue at ``Position`` (1 = first).
+
+    2+: ``Event: QueueCallerJoin``; 1.x: ``Event: Join`` (same headers:
+    Channel, Uniqueid, Queue, Position, Count).
+    """
 
     EVENT = "QueueCallerJoin"
-    uniqueid: str = ami("Uniqueid")
+    uniqueid: str = ami("Uniqueid", "UniqueID")
+    channel: str = ami("Channel", default="")
     queue: str = ami("Queue", default="")
+    position: int | None = ami("Position", conv=_opt_int, default=None)
 
 
 @_register
@@ -565,6 +571,109 @@ class QueueCallerAbandon(QueueCallerJoin):
     """A caller hung up while waiting in a queue."""
 
     EVENT = "QueueCallerAbandon"
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class Join(QueueCallerJoin):
+    """1.x: a caller entered a queue (2+: QueueCallerJoin)."""
+
+    EVENT = "Join"
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class Leave(QueueCallerLeave):
+    """1.x: a caller left a queue (2+: QueueCallerLeave)."""
+
+    EVENT = "Leave"
+
+
+# -- parking and conferences (both dialects) -------------------------------
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class ParkedCall(AmiEvent):
+    """A channel was parked in lot ``Parkinglot``, space ``ParkingSpace``.
+
+    2+: ``ParkeeUniqueid``, ``ParkeeChannel``, ``ParkingSpace``,
+    ``Parkinglot``, ``ParkingTimeout`` (seconds left), ``ParkerDialString``
+    (``PJSIP/202``) and, when Asterisk knows the parker's channel,
+    ``ParkerUniqueid``/``ParkerChannel``. 1.x: ``Uniqueid``, ``Channel``,
+    ``Exten`` (the space), ``Parkinglot``, ``Timeout``, ``From`` (the
+    parker's channel).
+    """
+
+    EVENT = "ParkedCall"
+    uniqueid: str = ami("ParkeeUniqueid", "Uniqueid", "UniqueID", default="")
+    channel: str = ami("ParkeeChannel", "Channel", default="")
+    space: str = ami("ParkingSpace", "Exten", default="")
+    lot: str = ami("Parkinglot", default="")
+    timeout: float | None = ami("ParkingTimeout", "Timeout", conv=_opt_float, default=None)
+    parker_dial_string: str = ami("ParkerDialString", default="", often_absent=True)
+    parker_uniqueid: str = ami("ParkerUniqueid", default="", often_absent=True)
+    parker_channel: str = ami("ParkerChannel", "From", default="", often_absent=True)
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class UnParkedCall(ParkedCall):
+    """Someone retrieved a parked channel: 2+ ``RetrieverUniqueid``/``RetrieverChannel``;
+    1.x ``From`` (the retriever's channel)."""
+
+    EVENT = "UnParkedCall"
+    retriever_uniqueid: str = ami("RetrieverUniqueid", default="", often_absent=True)
+    retriever_channel: str = ami("RetrieverChannel", "From", default="", often_absent=True)
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class ParkedCallTimeOut(ParkedCall):
+    """The parking time of a parked channel ran out (Asterisk sends it back)."""
+
+    EVENT = "ParkedCallTimeOut"
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class ParkedCallGiveUp(ParkedCall):
+    """A parked channel hung up while waiting."""
+
+    EVENT = "ParkedCallGiveUp"
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class ConfbridgeStart(AmiEvent):
+    """2+: ConfBridge room ``Conference`` began, in bridge ``BridgeUniqueid``."""
+
+    EVENT = "ConfbridgeStart"
+    conference: str = ami("Conference", default="")
+    bridge_uniqueid: str = ami("BridgeUniqueid", default="", often_absent=True)
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class ConfbridgeJoin(AmiEvent):
+    """A channel entered ConfBridge room ``Conference`` (Asterisk 10+).
+
+    2+ also names the bridge (``BridgeUniqueid``); 10/11 give Channel,
+    Uniqueid and Conference only.
+    """
+
+    EVENT = "ConfbridgeJoin"
+    uniqueid: str = ami("Uniqueid", "UniqueID", default="")
+    channel: str = ami("Channel", default="")
+    conference: str = ami("Conference", default="")
+    bridge_uniqueid: str = ami("BridgeUniqueid", default="", often_absent=True)
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
+class ConfbridgeLeave(ConfbridgeJoin):
+    """A channel left ConfBridge room ``Conference``."""
+
+    EVENT = "ConfbridgeLeave"
 
 
 # -- AMI 2+ only -----------------------------------------------------------
@@ -735,10 +844,16 @@ class Pickup(AmiEvent):
 @_register
 @attrs.frozen(slots=True, kw_only=True)
 class Hold(AmiEvent):
-    """2+: a channel put its call on hold."""
+    """A channel put its call on hold (its phone sent a=sendonly).
+
+    2+: ``Event: Hold`` / ``Event: Unhold``. 1.x (chan_sip): ``Event: Hold``
+    with ``Status: On`` or ``Status: Off`` (there is no Unhold event).
+    """
 
     EVENT = "Hold"
-    uniqueid: str = ami("Uniqueid")
+    uniqueid: str = ami("Uniqueid", "UniqueID")
+    channel: str = ami("Channel", default="")
+    status: str = ami("Status", default="", often_absent=True)
 
 
 @_register

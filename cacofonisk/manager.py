@@ -29,6 +29,7 @@ from .errors import CacofoniskError, ChannelGone, UnknownDialect
 from .fsm.call import Call
 from .fsm.channel import Channel
 from .resync import RESYNC_EVENTS, ResyncCollector, ResyncLists, resync_tracker
+from .snapshot import CallSnapshot
 from .reporters.base import BaseReporter, deliver
 from .tracker import Tracker
 
@@ -115,6 +116,17 @@ class ChannelManager:
     def bridges(self) -> list[Any]:
         """The known 2+ bridges (a new list)."""
         return list(self._tracker.bridges)
+
+    def snapshot(self) -> tuple[CallSnapshot, ...]:
+        """What is happening now: one frozen ``CallSnapshot`` per call in flight.
+
+        Built from the same call models whose machines report the call
+        events, folded from exactly the records the reporter received: a
+        snapshot taken between two events agrees with everything reported
+        so far. A call that ended or was merged by a transfer is not in it;
+        when no channel is left it is empty. Pure: no clock, no I/O.
+        """
+        return self._tracker.snapshot()
 
     def is_idle(self) -> bool:
         """No channel, call or bridge is held: nothing leaks."""

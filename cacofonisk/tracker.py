@@ -18,6 +18,8 @@ from typing import Any
 
 from . import calls
 from .callerid import CallerId
+from .callview import CallView, build_snapshot
+from .snapshot import CallSnapshot
 from .bridges import Bridge
 from .errors import InvalidTransition
 from .fsm.call import CALL_MACHINE, Call
@@ -104,7 +106,13 @@ class Tracker:
             self.leave_bridge(channel, channel.bridge)
         unlink(channel)
         self.channels.remove(channel)
-        self.calls.remove(channel.uniqueid)
+        call = self.calls.find(channel.uniqueid)
+        if call is not None and (call.is_final or not channel.marks.hangup_reported):
+            self.calls.remove(channel.uniqueid)
+        # else: its transferer hung up before the transfer was reported (a
+        # blind transfer rings later): the call stays until that transfer
+        # merges it or its hangup is reported (both free it), so the calls
+        # in flight never lose one the reported events have not ended
         if not len(self.channels):
             self.calls.clear()
             self.bridges.clear()
@@ -117,11 +125,13 @@ class Tracker:
         record = calls.BUILD[cls](call_id=call_id, server=self.server,
                                   event_id=f"{call_id}#{self.sequence}",
                                   timestamp=self.timestamp, **fields)
+        before = call.state
         try:
             fire(CALL_MACHINE, call, cls.TRIGGER, record=record, outbox=self.outbox)
         except InvalidTransition as err:
             self.trace(str(err))
             return False
+        call.view.apply(record, call.state is not before, not call.seq)
         call.seq += 1
         self.sequence += 1
         if call.is_final and call_id not in self.channels:
@@ -146,24 +156,42 @@ class Tracker:
         return self._report(call_id, calls.Up, caller=caller, to_number=to_number,
                             callee=callee, after_gap=after_gap)
 
+    def _live_others(self, ids: Sequence[str], call_id: str, merged_id: str) -> tuple[str, ...]:
+        """Of ``ids``, the calls in flight a transfer ends besides ``merged_id``."""
+        found = []
+        for other in dict.fromkeys(ids):
+            if other in (call_id, merged_id):
+                continue
+            call = self.calls.find(other)
+            if call is not None and not call.is_final:
+                found.append(other)
+        return tuple(found)
+
     def warm_transfer(self, call_id: str, merged_id: str, redirector: CallerId,
-                      caller: CallerId, destination: CallerId) -> bool:
-        """Report an attended transfer; the merged call ends silently."""
+                      caller: CallerId, destination: CallerId,
+                      ends: Sequence[str] = ()) -> bool:
+        """Report an attended transfer; the merged calls (and those of ``ends``) end silently."""
+        also = self._live_others(ends, call_id, merged_id)
         done = self._report(call_id, calls.WarmTransfer, merged_id=merged_id,
-                            redirector=redirector, caller=caller, destination=destination)
+                            redirector=redirector, caller=caller, destination=destination,
+                            also_merged=also)
         if done:
-            self.merge(merged_id, call_id)
+            for other in (merged_id, *also):
+                self.merge(other, call_id)
         return done
 
     def cold_transfer(self, call_id: str, merged_id: str, redirector: CallerId,
                       caller: CallerId, to_number: str | None,
-                      targets: Sequence[CallerId], kind: str = "") -> bool:
-        """Report a blind/blonde transfer; the merged call ends silently."""
+                      targets: Sequence[CallerId], kind: str = "",
+                      ends: Sequence[str] = ()) -> bool:
+        """Report a blind/blonde transfer; the merged calls (and those of ``ends``) end silently."""
+        also = self._live_others(ends, call_id, merged_id)
         done = self._report(call_id, calls.ColdTransfer, merged_id=merged_id,
                             redirector=redirector, caller=caller, to_number=to_number,
-                            targets=tuple(targets), kind=kind)
+                            targets=tuple(targets), kind=kind, also_merged=also)
         if done:
-            self.merge(merged_id, call_id)
+            for other in (merged_id, *also):
+                self.merge(other, call_id)
         return done
 
     def hangup(self, call_id: str, caller: CallerId, to_number: str | None, reason: str,
@@ -178,11 +206,92 @@ class Tracker:
         return self._report(call_id, calls.QueueCallerAbandon, caller=caller,
                             to_number=to_number, queue=queue)
 
+    # -- state hooks (API.md "State hooks") -----------------------------------
+
+    def _report_state(self, call_id: str, cls: type[calls.CallEvent], **fields: Any) -> bool:
+        """Report a state happening of a call that is still in flight.
+
+        A state event about a call that already ended (or that no channel
+        anchors any more) is dropped: reporting it would start a call that
+        nothing would ever free.
+        """
+        call = self.calls.find(call_id)
+        if call is None and call_id not in self.channels:
+            return False
+        if call is not None and call.is_final:
+            return False
+        return self._report(call_id, cls, **fields)
+
+    def hold(self, call_id: str, caller: CallerId, to_number: str | None,
+             holder: CallerId) -> bool:
+        """Report that ``holder`` put the other side on hold (on_hold)."""
+        return self._report_state(call_id, calls.Hold, caller=caller, to_number=to_number,
+                                  holder=holder)
+
+    def unhold(self, call_id: str, caller: CallerId, to_number: str | None,
+               holder: CallerId) -> bool:
+        """Report that ``holder`` took the other side off hold (on_unhold)."""
+        return self._report_state(call_id, calls.Unhold, caller=caller, to_number=to_number,
+                                  holder=holder)
+
+    def park(self, call_id: str, caller: CallerId, to_number: str | None, parked: CallerId,
+             parker: CallerId, lot: str, space: str, timeout: float | None = None) -> bool:
+        """Report that ``parked`` waits in a parking space (on_park)."""
+        return self._report_state(call_id, calls.Park, caller=caller, to_number=to_number,
+                                  parked=parked, parker=parker, lot=lot, space=space,
+                                  timeout=timeout)
+
+    def park_end(self, call_id: str, caller: CallerId, to_number: str | None,
+                 parked: CallerId, reason: str, retriever: CallerId | None,
+                 lot: str = "", space: str = "") -> bool:
+        """Report the end of a park (on_park_end)."""
+        return self._report_state(call_id, calls.ParkEnd, caller=caller, to_number=to_number,
+                                  parked=parked, reason=reason, retriever=retriever,
+                                  lot=lot, space=space)
+
+    def queue_join(self, call_id: str, caller: CallerId, to_number: str | None, queue: str,
+                   position: int) -> bool:
+        """Report that the caller waits in a queue (on_queue_join)."""
+        return self._report_state(call_id, calls.QueueJoin, caller=caller,
+                                  to_number=to_number, queue=queue, position=position)
+
+    def queue_leave(self, call_id: str, caller: CallerId, to_number: str | None, queue: str,
+                    reason: str, position: int | None = None) -> bool:
+        """Report that the caller left a queue (on_queue_leave)."""
+        return self._report_state(call_id, calls.QueueLeave, caller=caller,
+                                  to_number=to_number, queue=queue, reason=reason,
+                                  position=position)
+
+    def conference_join(self, call_id: str, caller: CallerId, to_number: str | None,
+                        party: CallerId, room: str) -> bool:
+        """Report that ``party`` entered a conference room (on_conference_join)."""
+        return self._report_state(call_id, calls.ConferenceJoin, caller=caller,
+                                  to_number=to_number, party=party, room=room)
+
+    def conference_leave(self, call_id: str, caller: CallerId, to_number: str | None,
+                         party: CallerId, room: str) -> bool:
+        """Report that ``party`` left a conference room (on_conference_leave)."""
+        return self._report_state(call_id, calls.ConferenceLeave, caller=caller,
+                                  to_number=to_number, party=party, room=room)
+
     def user_event(self, name: str, raw: Any, uniqueid: str | None) -> None:
         """Pass a dialplan UserEvent through (not a call transition)."""
         self.outbox.append((None, calls.UserEventCall(
             call_id=uniqueid or "", server=self.server, event_id="",
             timestamp=self.timestamp, name=name, event=raw)))
+
+    def call_view(self, call_id: str) -> CallView:
+        """The view of a call (made if new), for resync to restore what it finds.
+
+        Setting ``hold``, ``park``, ``queue`` or ``conference`` on it reports
+        nothing: it only changes what ``snapshot()`` shows, e.g. a parked
+        call found by ``ParkedCalls`` after a reconnect.
+        """
+        return self.calls.get_or_create(call_id).view
+
+    def snapshot(self) -> tuple[CallSnapshot, ...]:
+        """Every call in flight, as its reported call events describe it (``callview.py``)."""
+        return build_snapshot(self.calls, self.server)
 
     def merge(self, merged_id: str, into: str) -> None:
         """End a call silently because a transfer joined it into ``into``."""

@@ -4,18 +4,33 @@
 # Graphviz's `dot` renders the state diagrams and per-call diagrams as SVG
 # and PNG (`cacofonisk diagram call -o call.svg`, `cacofonisk replay LOG
 # --diagram DIR`, tests/test_diagram.py). DOT and Mermaid output need no
-# system package. Debian/Ubuntu (apt-get) only; safe to run again: it does
-# nothing when `dot` is already on PATH.
+# system package. Chromium and chromium-driver run the call board's browser
+# tests. Debian/Ubuntu (apt-get) only; safe to run again: it installs only
+# what is missing from PATH.
 set -euo pipefail
 
+MISSING=()
 if command -v dot >/dev/null 2>&1; then
     echo "install-system-deps: graphviz present ($(dot -V 2>&1))"
+else
+    MISSING+=(graphviz)
+fi
+# Headless Chromium and its WebDriver: the call board's browser tests
+# (tests/test_web_board.py drive Debian's chromium through chromedriver).
+for tool in chromium:chromium chromedriver:chromium-driver; do
+    if command -v "${tool%%:*}" >/dev/null 2>&1; then
+        echo "install-system-deps: ${tool%%:*} present"
+    else
+        MISSING+=("${tool#*:}")
+    fi
+done
+if [ "${#MISSING[@]}" -eq 0 ]; then
     exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-system-deps: 'dot' is missing and apt-get is not available;" \
-         "install Graphviz with this system's package manager" >&2
+    echo "install-system-deps: ${MISSING[*]} missing and apt-get is not available;" \
+         "install them with this system's package manager" >&2
     exit 1
 fi
 
@@ -24,7 +39,7 @@ if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then
         SUDO="sudo"
     else
-        echo "install-system-deps: run as root (or install sudo) to apt-get install graphviz" >&2
+        echo "install-system-deps: run as root (or install sudo) to apt-get install ${MISSING[*]}" >&2
         exit 1
     fi
 fi
@@ -41,5 +56,5 @@ for attempt in 1 2 3; do
     fi
     sleep 5
 done
-$SUDO apt-get install -y -qq graphviz >/dev/null
-echo "install-system-deps: installed graphviz ($(dot -V 2>&1))"
+$SUDO apt-get install -y -qq "${MISSING[@]}" >/dev/null
+echo "install-system-deps: installed ${MISSING[*]}"

@@ -158,3 +158,75 @@ def replay(log: Path, reporter: BaseReporter) -> BaseReporter:
     """Replay one log through FileRunner into ``reporter``."""
     FileRunner([str(log)], reporter).run()
     return reporter
+
+
+def _opt_num(cid: Any) -> str | None:
+    return cid.number if cid is not None else None
+
+
+class StateProjector(Ami2Projector):
+    """Ami2Projector that also keeps the state hooks as lab ``state_facts``.
+
+    Each state fact is kept with the number of the AMI event that caused
+    it: facts of one AMI event happened at the same moment, so their order
+    among themselves is free (``state_facts_match``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_facts: list[tuple[int, dict[str, Any]]] = []
+        self._seq = 0
+
+    def trace_ami(self, event):  # type: ignore[no-untyped-def]
+        self._seq += 1
+
+    def _fact(self, **fact: Any) -> None:
+        self.state_facts.append((self._seq, fact))
+
+    def on_hold(self, call_id, caller, to_number, holder):  # type: ignore[no-untyped-def]
+        self._fact(kind="hold", by=_num(holder))
+
+    def on_unhold(self, call_id, caller, to_number, holder):  # type: ignore[no-untyped-def]
+        self._fact(kind="unhold", by=_num(holder))
+
+    def on_park(self, call_id, caller, to_number, parked, parker, lot, space):  # type: ignore[no-untyped-def]
+        self._fact(kind="park", parked=_num(parked), by=_num(parker), space=space)
+
+    def on_park_end(self, call_id, caller, to_number, parked, reason, retriever):  # type: ignore[no-untyped-def]
+        self._fact(kind="park_end", parked=_num(parked), reason=reason, by=_opt_num(retriever))
+
+    def on_queue_join(self, call_id, caller, to_number, queue, position):  # type: ignore[no-untyped-def]
+        self._fact(kind="queue_join", caller=_num(caller), queue=queue, position=position)
+
+    def on_queue_leave(self, call_id, caller, to_number, queue, reason):  # type: ignore[no-untyped-def]
+        self._fact(kind="queue_leave", caller=_num(caller), queue=queue, reason=reason)
+
+    def on_conference_join(self, call_id, caller, to_number, party, room):  # type: ignore[no-untyped-def]
+        self._fact(kind="conference_join", party=_num(party), room=room)
+
+    def on_conference_leave(self, call_id, caller, to_number, party, room):  # type: ignore[no-untyped-def]
+        self._fact(kind="conference_leave", party=_num(party), room=room)
+
+
+def state_facts_match(got: list[tuple[int, dict[str, Any]]],
+                      expected: list[dict[str, Any]]) -> bool:
+    """Reported state facts equal the expected ones, in order.
+
+    Facts reported for the same AMI event happened at the same moment:
+    within such a group the expected list may have them in any order.
+    """
+    if len(got) != len(expected):
+        return False
+    start = 0
+    while start < len(got):
+        end = start
+        while end < len(got) and got[end][0] == got[start][0]:
+            end += 1
+        mine = [fact for _seq, fact in got[start:end]]
+        theirs = list(expected[start:end])
+        for fact in mine:
+            if fact not in theirs:
+                return False
+            theirs.remove(fact)
+        start = end
+    return True

@@ -16,8 +16,8 @@ import pytest
 
 from cacofonisk.fsm import engine
 
-from conformance import (SKIP_REASON, Ami1Recorder, Ami2Projector, expected_of, lab_facts,
-                         logs, projection_matches, replay)
+from conformance import (SKIP_REASON, Ami1Recorder, Ami2Projector, StateProjector, expected_of,
+                         lab_facts, logs, projection_matches, replay, state_facts_match)
 
 AMI1 = logs("conformance/ami1")
 AMI2 = logs("conformance/ami2")
@@ -65,3 +65,13 @@ def test_ami2_recording_reports_the_expected_projection(log: Path, machine_engin
 def test_lab_recording_reports_what_really_happened(log: Path, machine_engine: str) -> None:
     got = lab_facts(replay(log, Ami2Projector()).events)  # type: ignore[attr-defined]
     assert got == expected_of(log)["facts"]
+
+
+@pytest.mark.skipif(not LAB, reason=SKIP_REASON)
+@pytest.mark.parametrize("log", LAB, ids=_ids(LAB))
+def test_lab_recording_reports_the_state_facts_that_really_happened(
+        log: Path, machine_engine: str) -> None:
+    projector = replay(log, StateProjector())
+    got = projector.state_facts  # type: ignore[attr-defined]
+    expected = expected_of(log).get("state_facts", [])
+    assert state_facts_match(got, expected), f"got {got}\nexpected {expected}"

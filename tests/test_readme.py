@@ -84,3 +84,13 @@ def test_readme_first_command_runs_in_a_fresh_virtual_environment(tmp_path: Path
                           timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "blind_transfer" in done.stdout and "hangup" in done.stdout
+
+
+def test_readme_eventfilter_lists_exactly_the_events_the_manager_consumes() -> None:
+    from cacofonisk import ChannelManager
+
+    found = re.search(r"eventfilter = Event: \(([^)]*)\)", README)
+    assert found, "README.md has no eventfilter line"
+    listed = set(found.group(1).split("|"))
+    assert listed == set(ChannelManager.INTERESTING_EVENTS) | {"UserEvent", "FullyBooted",
+                                                               "Shutdown"}

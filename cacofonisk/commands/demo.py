@@ -10,6 +10,7 @@ ends once the whole scenario was replayed and its calls ended (or after
     cacofonisk demo                              # a blind transfer, in about 3 s
     cacofonisk demo --scenario attended_transfer --format jsonl
     cacofonisk demo --scenario recording.json --rate 200
+    cacofonisk demo --http 127.0.0.1:8088        # the call board at http://127.0.0.1:8088/
 
 The scenario: an event log FILE, or a flow NAME, looked up as
 ``scenarios/ami2/NAME.json`` of a source checkout, else built in memory by
@@ -23,18 +24,21 @@ import asyncio
 import secrets
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
 from ..manager import ChannelManager
 from ..reporters.base import BaseReporter
+from ..web import options as http_options
 from .listen import build_reporter
 
 DEFAULT_SCENARIO = "blind_transfer"
 #: How long the default rate takes for a whole scenario: long enough to watch.
 DEFAULT_DURATION = 3.0
+#: The same with ``--http``: slow enough to watch the board.
+HTTP_DURATION = 30.0
 #: Where a source checkout keeps the bundled scenarios.
 CHECKOUT_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "ami2"
 
@@ -173,9 +177,14 @@ def expected_events(events: Sequence[Mapping[str, Any]]) -> int:
 
 async def run_demo(events: Sequence[Mapping[str, Any]], reporter: Any, rate: float | None,
                    seconds: float | None = None, handle_signals: bool = False,
-                   label: str = "", announce: bool = True) -> str:
+                   label: str = "", announce: bool = True,
+                   serve: Callable[[Any], Awaitable[Any]] | None = None) -> str:
     """Serve ``events`` on loopback and follow them with an AmiRunner into
     ``reporter`` (closed at the end).
+
+    With ``serve`` (``--http``), ``serve(runner)`` starts the HTTP server
+    beside the runner; the demo then keeps serving after the scenario
+    completed, until SIGINT/SIGTERM or ``seconds``.
 
     Returns:
         'completed' (every event applied and no call in flight), 'timeout'
@@ -201,6 +210,7 @@ async def run_demo(events: Sequence[Mapping[str, Any]], reporter: Any, rate: flo
                             "password": secret, "name": "demo"},
                            MultiReporter([reporter, progress]), reconnect_delay=0.1)
         (manager,) = runner.channel_managers
+        served = None if serve is None else await serve(runner)
         task = asyncio.create_task(runner.run_async(handle_signals=handle_signals))
         deadline = None if seconds is None else time.monotonic() + seconds
         outcome = "stopped"
@@ -218,9 +228,14 @@ async def run_demo(events: Sequence[Mapping[str, Any]], reporter: Any, rate: flo
                 await asyncio.wait({waiter, task}, timeout=left,
                                    return_when=asyncio.FIRST_COMPLETED)
                 waiter.cancel()
+            if served is not None and outcome == "completed":  # the board stays up
+                left = None if deadline is None else max(deadline - time.monotonic(), 0)
+                await asyncio.wait({task}, timeout=left)
         finally:
             runner.stop()
             await task  # re-raises AuthenticationFailed and the like
+            if served is not None:
+                await served.stop()
     return outcome
 
 
@@ -239,6 +254,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--format", choices=("text", "jsonl"), default="text",
                         help="call events on stdout as text lines or JSON lines")
     parser.add_argument("--record", metavar="FILE", help="also record the AMI events")
+    http_options.add_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -246,16 +262,21 @@ def run(args: argparse.Namespace) -> int:
     """0 when the scenario completed, --seconds ran out, or a signal stopped
     it; 1 when it did not complete within a generous safety limit."""
     label, events = load_scenario(args.scenario)
+    http = http_options.from_args(args)
     if args.rate is None:
-        rate: float | None = max(10.0, len(events) / DEFAULT_DURATION)
+        rate: float | None = (max(10.0, len(events) / DEFAULT_DURATION) if http is None
+                              else max(1.0, len(events) / HTTP_DURATION))
     else:
         rate = args.rate if args.rate > 0 else None
     reporter, out = build_reporter(args.format, args.record, show_server=False)
+    view = None if http is None else http_options.live_view(http)
     seconds = args.seconds
-    if seconds is None:  # a safety net, far beyond what the scenario needs
+    limit: float | None = None  # with --http: serve until stopped
+    if seconds is None and http is None:  # a safety net, far beyond what the scenario needs
         limit = 30.0 + (len(events) / rate if rate else 0.0)
-    outcome = asyncio.run(_main(events, reporter, out, rate,
-                                seconds if seconds is not None else limit, label))
+    outcome = asyncio.run(_main(events, reporter if view is None else view.wrap(reporter),
+                                out, rate, seconds if seconds is not None else limit, label,
+                                None if http is None else http_options.server_starter(view, http)))
     if outcome == "timeout" and seconds is None:
         print("cacofonisk demo: the scenario did not complete", file=sys.stderr)
         return 1
@@ -263,13 +284,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _main(events: Sequence[Mapping[str, Any]], reporter: Any, out: Any,
-                rate: float | None, seconds: float, label: str) -> str:
+                rate: float | None, seconds: float | None, label: str,
+                serve: Callable[[Any], Awaitable[Any]] | None = None) -> str:
     main = asyncio.current_task()
     assert main is not None
     out.on_broken_pipe = main.cancel  # a closed pipe ends the demo like a signal
     try:
         return await run_demo(events, reporter, rate, seconds=seconds,
-                              handle_signals=True, label=label)
+                              handle_signals=True, label=label, serve=serve)
     except asyncio.CancelledError:
         return "stopped"
 

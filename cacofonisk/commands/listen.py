@@ -9,6 +9,7 @@ variable, a file, or the config file.
     cacofonisk listen --host tcp://ami@pbx1:5038 --password-file /etc/cacofonisk/pbx1.secret \\
                       --host tcp://ami@pbx2:5038?name=pbx2 --password-env PBX2_SECRET
     cacofonisk listen --config /etc/cacofonisk/servers.toml --record calls.json
+    cacofonisk listen --config servers.toml --http 127.0.0.1:8088   # HTTP API + call board
     CACOFONISK_AMI_HOSTS=tcp://ami:secret@pbx1:5038,tcp://ami:secret@pbx2:5038 cacofonisk listen
 
 Where a host's secret comes from, first match wins: the host's own
@@ -56,6 +57,7 @@ from ..reporters import MultiReporter
 from ..reporters.base import BaseReporter
 from ..reporters.debug import describe
 from ..reporters.json import JsonReporter
+from ..web import options as http_options
 
 log = logging.getLogger(__name__)
 
@@ -441,6 +443,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--debug", action="store_true", help="also print trace messages")
     parser.add_argument("--health", type=float, default=0.0, metavar="SECONDS",
                         help="print each server's health figures to stderr every SECONDS")
+    http_options.add_arguments(parser)
     parser.set_defaults(run=run, servers=[])
 
 
@@ -451,16 +454,21 @@ def run(args: argparse.Namespace) -> int:
 
     _configure_runner_logging(getattr(args, "verbose", 0))
     hosts, options = resolve_hosts(args)
+    http = http_options.from_args(args)
     if args.health and args.health > 0:
         options.update(health_interval=args.health, on_health=lambda h: print(
             format_health(h), file=sys.stderr, flush=True))
     if args.record:
         _check_writable(args.record)
     reporter, out = build_reporter(args.format, args.record, len(hosts) > 1, args.debug)
-    runner = AmiRunner(hosts, reporter, **options)
+    view = None if http is None else http_options.live_view(http)
+    runner = AmiRunner(hosts, reporter if view is None else view.wrap(reporter), **options)
     out.on_broken_pipe = runner.stop
     log.info("listening to %s", ", ".join(h.name for h in runner.hosts))
-    runner.run()
+    if http is None:
+        runner.run()
+    else:
+        http_options.run_with_http(runner, view, http)
     return 0
 
 

@@ -147,6 +147,8 @@ def _transfer1(log: LogView, rec: ami.Transfer) -> None:
     life = log.lookup(rec.uniqueid, rec.channel)
     target = log.lookup(rec.target_uniqueid, rec.target_channel)
     log.union(life.uniqueid if life else None, target.uniqueid if target else None)
+    if life is not None and rec.transfer_type == "Blind":
+        log.transferred_away.add(life.uniqueid)
     if life is not None:
         to = rec.transfer_exten or (target.party if target else rec.target_channel)
         life.note(log.at("transfer", f"{rec.transfer_type.lower()} transfer → {to}",
@@ -156,6 +158,8 @@ def _transfer1(log: LogView, rec: ami.Transfer) -> None:
 
 def _blind(log: LogView, rec: ami.BlindTransfer) -> None:
     log.union(rec.transferer, rec.transferee)
+    if rec.result in ("", "Success"):
+        log.transferred_away.add(rec.transferer)
     transferer = log.lookup(rec.transferer)
     if transferer is not None:
         transferer.note(log.at("transfer", f"blind transfer → {rec.extension}",

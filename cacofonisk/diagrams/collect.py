@@ -33,6 +33,7 @@ from ..calls import (BDial, BDialEnd, CallEvent, ColdTransfer, Hangup, QueueCall
 from ..errors import CacofoniskError
 from ..reporters.base import BaseReporter
 from ..reporters.debug import describe
+from ..state_calls import STATE_RECORDS
 from .channels import HANDLERS
 from .model import CallHistory, Happening, LogView
 
@@ -42,6 +43,7 @@ TRIGGER_OF: dict[type[CallEvent], str] = {
     cls: cls.TRIGGER for cls in (BDial, BDialEnd, Up, WarmTransfer, ColdTransfer, Hangup,
                                  QueueCallerAbandon)
 }
+TRIGGER_OF.update((cls, cls.TRIGGER) for cls in STATE_RECORDS)
 
 
 class CallCollector(BaseReporter):
@@ -101,7 +103,8 @@ class CallCollector(BaseReporter):
         if merged:
             # Tracker.merge for merged_id, then (2+ attended transfers) for
             # both transferers' calls: each ends silently in 'merged'
-            for other_id in dict.fromkeys((merged, *log.transferers)):
+            also = getattr(record, "also_merged", ())
+            for other_id in dict.fromkeys((merged, *also, *log.transferers)):
                 log.union(record.call_id, other_id)
                 other = log.open_calls.get(other_id)
                 if other_id != record.call_id and other is not None and not other.is_final:
@@ -113,11 +116,22 @@ class CallCollector(BaseReporter):
     def on_event(self, event: Any) -> None:
         """After the event: close what the tracker has freed."""
         log = self._log()
+        for kept in list(log.pending_close):
+            history = log.open_calls.get(kept)
+            if history is None or history.is_final:
+                log.pending_close.discard(kept)
+                if history is not None:
+                    history.closed = True
+                    del log.open_calls[kept]
         gone, log.hung_up = log.hung_up, None
         if gone is None:
             return
-        history = log.open_calls.pop(gone, None)
-        if history is not None:
+        history = log.open_calls.get(gone)
+        if history is not None and not history.is_final and gone in log.transferred_away:
+            log.pending_close.add(gone)  # as the tracker: kept until the transfer ends it
+            history = None
+        elif history is not None:
+            del log.open_calls[gone]
             history.closed = True
         if not log.live:
             for history in log.open_calls.values():

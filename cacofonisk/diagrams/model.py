@@ -119,6 +119,11 @@ class LogView:
         self.calls: list[CallHistory] = []
         self.hung_up: str | None = None
         self.transferers: tuple[str, ...] = ()
+        #: channels that blind-transferred their call away: the tracker keeps
+        #: such a call after its anchor hangs up, until the transfer is reported
+        self.transferred_away: set[str] = set()
+        #: calls kept open that way, closed once a record ends them
+        self.pending_close: set[str] = set()
         self._parent: dict[str, str] = {}
 
     def find(self, key: str) -> str:

@@ -27,7 +27,8 @@ from ..constants import AST_STATE_DOWN, AST_STATE_RING, AST_STATE_RINGING, AST_S
 from ..errors import MalformedEvent
 from ..fsm.channel import Channel
 from ..topology import cut_local_links, dialed_channels, dialing_channel
-from .common import UNKNOWN_CAUSES_AMI1, Rules, hangup_details, hangup_reason
+from .common import UNKNOWN_CAUSES_AMI1, hangup_details, hangup_reason
+from .states import StateRules
 
 _A_DIAL_STATES = (3, AST_STATE_RING, AST_STATE_UP)  # Dialing, Ring, Up
 
@@ -43,7 +44,7 @@ def _is_connectab(a_chan: Channel) -> bool:
     return bool(local_b is not None and local_a.fwd_dials and local_b.fwd_dials)
 
 
-class Ami1Rules(Rules):
+class Ami1Rules(StateRules):
     """The AMI 1.x dialect."""
 
     NAME = "ami1"
@@ -65,7 +66,19 @@ class Ami1Rules(Rules):
             ami.Dial: self.on_dial,
             ami.Transfer: self.on_transfer,
             ami.AgentCalled: self.on_agent_called,
+            ami.QueueCallerAbandon: self.on_queue_caller_abandon,
         })
+        self.handlers.update(self.state_handlers())  # type: ignore[arg-type]
+
+    def on_queue_caller_abandon(self, record: ami.QueueCallerAbandon) -> None:
+        """1.x: only marks the caller's queue wait as abandoned (for on_queue_leave).
+
+        cacofonisk 0.4.0 reported no on_queue_caller_abandon for AMI 1.x, and
+        the 1.x hooks stay exactly its own.
+        """
+        channel = self.tracker.channels.find(record.uniqueid, record.channel or None)
+        if channel is not None:
+            self.on_queue_abandon_state(channel)
 
     # -- channel events -------------------------------------------------------
 

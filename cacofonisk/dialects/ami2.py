@@ -84,11 +84,8 @@ class Ami2Rules(TransferRules):
             ami.AgentCalled: self.on_agent_called,
             ami.LocalOptimizationBegin: self.on_local_optimization_begin,
             ami.Pickup: self.on_pickup,
-            ami.Hold: self.on_hold,
-            ami.Unhold: self.on_hold,
-            ami.QueueCallerJoin: self.on_queue_join,
-            ami.QueueCallerLeave: self.on_queue_join,
         })
+        self.handlers.update(self.state_handlers())  # type: ignore[arg-type]
 
     def release(self, record: ami.AmiEvent) -> None:
         """Report the held-back rings of the calls this record ends a dial burst of.
@@ -272,6 +269,8 @@ class Ami2Rules(TransferRules):
         destination.dial_status = record.dial_status
         if not destination.is_local:
             a_chan = dialing_channel(destination)
+            if a_chan.queue and record.dial_status == "ANSWER":
+                a_chan.queue_outcome = "answered"
             # Only targets that on_b_dial (or a transfer) announced end ringing.
             if (not a_chan.is_local and record.dial_status
                     and destination.marks.b_dial_reported):
@@ -293,8 +292,12 @@ class Ami2Rules(TransferRules):
         bridge.add(channel)
         channel.bridge = bridge
         self.tracker.step_if_allowed(channel, "bridge")
-        if not bridge.is_holding:
-            self._maybe_up(channel)
+        if channel.on_hold and channel.hold_bridge is bridge:
+            self.end_hold(channel)  # back from an aborted DTMF transfer
+        if bridge.is_holding or bridge.is_conference:
+            return
+        self.adopt_consultation(bridge)
+        self._maybe_up(channel)
 
     def _maybe_up(self, channel: Channel) -> None:
         if not channel.is_local and len(channel.bridge.peers) < 2:  # type: ignore[union-attr]
@@ -358,19 +361,11 @@ class Ami2Rules(TransferRules):
     def on_pickup(self, record: ami.Pickup) -> None:
         """Someone picked up a ringing target; the bridge that follows reports on_up."""
 
-    def on_hold(self, record: ami.Hold) -> None:
-        """Hold/Unhold: noted on the channel; a held call is still up."""
-        self.channel(record).on_hold = not isinstance(record, ami.Unhold)
-
-    def on_queue_join(self, record: ami.QueueCallerJoin) -> None:
-        """Remember the queue a caller waits in (cleared when it leaves)."""
-        channel = self._channel_by_id(record.uniqueid) or self.channel(record)
-        channel.queue = "" if isinstance(record, ami.QueueCallerLeave) else record.queue
-
     # -- endings ------------------------------------------------------------------
 
     def on_queue_caller_abandon(self, record: ami.QueueCallerAbandon) -> None:
         channel = self._channel_by_id(record.uniqueid) or self.channel(record)
+        self.on_queue_abandon_state(channel)
         self.tracker.queue_caller_abandon(channel.uniqueid, channel.caller_id, channel.exten,
                                           record.queue or channel.queue)
 

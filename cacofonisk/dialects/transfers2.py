@@ -16,17 +16,30 @@
 * ``DestType: Fail``: nothing happened.
 * ``BlindTransfer``: remembered on the transferee until its new dial rings;
   then reported as a blind transfer (its hangup before that ends the call).
+  A blind transfer to a parking extension (a SIP REFER to 700) or to a
+  conference room rings nobody: it is reported, with the extension as its
+  target, when the transferee is parked (ParkedCall) or joins the room
+  (ConfbridgeJoin), just before ``on_park`` / ``on_conference_join``.
+* A transferer that holds the call (a DTMF feature code: Asterisk holds the
+  transferee while the target is keyed or consulted) stops holding when its
+  transfer completes: ``on_unhold`` just before the transfer.
+* DTMF attended transfer (``*2``): Asterisk calls the target for the
+  transferer through a ``Local/<target>`` pair it bridges with the
+  transferer, with no Dial from the transferer. That consultation is the
+  transferer's own call (``adopt_consultation``): on_b_dial/on_up with the
+  transferer as the caller, merged by the AttendedTransfer.
 """
 from __future__ import annotations
 
+from ..bridges import Bridge
 from ..callerid import CallerId
 from .. import events as ami
 from ..fsm.channel import Channel
 from ..topology import bridge_peers, dialed_channels
-from .common import Rules
+from .states import StateRules
 
 
-class TransferRules(Rules):
+class TransferRules(StateRules):
     """The transfer handlers of Ami2Rules, its base class.
 
     A base class rather than a mixin: a compiled (mypyc) class may have
@@ -46,6 +59,7 @@ class TransferRules(Rules):
         registry = self.tracker.channels
         transferer = registry.by_id(record.transferer, "BlindTransfer")
         transferee = registry.by_id(record.transferee, "BlindTransfer")
+        self.end_hold(transferer)
         transferee.marks.pending_blind_transfer = transferer
         transferee.marks.up_reported = False
         transferer.marks.hangup_reported = True
@@ -65,6 +79,49 @@ class TransferRules(Rules):
             a_chan.uniqueid, transferer.uniqueid, transferer.caller_id, a_chan.caller_id,
             a_chan.exten, [target.caller_id for target in target_chans], kind="blind")
 
+    def _transfer_to_extension(self, transferee: Channel) -> Channel | None:
+        """Report a pending blind transfer whose extension rings nobody; its transferer."""
+        transferer = transferee.marks.pending_blind_transfer
+        if transferer is None:
+            return None
+        transferee.marks.pending_blind_transfer = None
+        target = CallerId(number=transferee.exten, is_public=True)
+        self.tracker.cold_transfer(transferee.uniqueid, transferer.uniqueid,
+                                   transferer.caller_id, transferee.caller_id,
+                                   transferee.exten, [target], kind="blind")
+        return transferer
+
+    def park_transfer(self, parkee: Channel) -> Channel | None:
+        """A REFER to the parking extension: the blind transfer, then the park."""
+        return self._transfer_to_extension(parkee)
+
+    def conference_transfer(self, channel: Channel) -> None:
+        """A blind transfer into a conference room: reported as it joins."""
+        self._transfer_to_extension(channel)
+
+    def adopt_consultation(self, bridge: Bridge) -> None:
+        """A real channel bridged with a Local ``;1`` nobody dialed: its consultation call.
+
+        Asterisk's DTMF attended transfer makes a ``Local/<target>`` pair and
+        bridges its ``;1`` half with the transferer, without a Dial: the
+        transferer becomes the caller of that call (to the Local's
+        extension), so its ringing and answer are reported like a dial.
+        """
+        peers = bridge.peers
+        if len(peers) != 2:
+            return
+        real, local = peers if peers[1].is_local else (peers[1], peers[0])
+        if (not local.is_local or real.is_local or not real.is_relevant
+                or local.back_dial is not None or local.is_originated
+                or local.fwd_local_bridge is None or local.back_local_bridge is not None):
+            return
+        local.back_dial = real
+        if local not in real.fwd_dials:
+            real.fwd_dials.append(local)
+        real.side = "A"
+        real.exten = local.exten
+        real.marks.up_reported = False
+
     def on_attended_transfer(self, record: ami.AttendedTransfer) -> None:
         if self._failed(record.result, "attended transfer"):
             return
@@ -72,7 +129,16 @@ class TransferRules(Rules):
         orig = registry.by_id(record.orig_transferer, "AttendedTransfer")
         second = registry.by_id(record.second_transferer, "AttendedTransfer")
         dest_type = record.dest_type
-        if dest_type in ("Bridge", "Link"):
+        if dest_type not in ("Threeway", "Fail"):
+            self.end_hold(orig)
+            self.end_hold(second)
+        second_bridge = self.tracker.bridges.find(record.second_bridge)
+        if (dest_type in ("Bridge", "Link") and second_bridge is not None
+                and second_bridge.is_conference):
+            # into a conference room: no one party answered; the target is
+            # the room's extension, as for a transfer to an application
+            self._attended_to_app(record, orig, second)
+        elif dest_type in ("Bridge", "Link"):
             self._attended_to_bridge(record, orig, second)
         elif dest_type == "App" and record.dest_app == "Dial":
             self._blonde(record, orig, second)
@@ -160,8 +226,11 @@ class TransferRules(Rules):
                             or record.transfer_target_num)
         target.side = ""
         merged_id = self._merged_id(transferee, orig, second)
+        # the target's own call, if it led one, is over too: it now talks in
+        # the transferee's call
         self.tracker.warm_transfer(transferee.uniqueid, merged_id, second.caller_id,
-                                   transferee.caller_id, target.caller_id)
+                                   transferee.caller_id, target.caller_id,
+                                   ends=(orig.uniqueid, second.uniqueid, target.uniqueid))
         self._merge_rest(transferee.uniqueid, orig, second)
         self._end_transferer_calls(orig, second)
 
@@ -179,7 +248,8 @@ class TransferRules(Rules):
         destination = CallerId(number=exten, is_public=True)
         merged_id = self._merged_id(transferee, orig, second)
         self.tracker.warm_transfer(transferee.uniqueid, merged_id, second.caller_id,
-                                   transferee.caller_id, destination)
+                                   transferee.caller_id, destination,
+                                   ends=(orig.uniqueid, second.uniqueid))
         self._merge_rest(transferee.uniqueid, orig, second)
         self._end_transferer_calls(orig, second)
 
@@ -198,6 +268,7 @@ class TransferRules(Rules):
         merged_id = self._merged_id(transferee, orig, second)
         self.tracker.cold_transfer(transferee.uniqueid, merged_id, second.caller_id,
                                    transferee.caller_id, transferee.exten,
-                                   [chan.caller_id for chan in targets], kind="blonde")
+                                   [chan.caller_id for chan in targets], kind="blonde",
+                                   ends=(orig.uniqueid, second.uniqueid))
         self._merge_rest(transferee.uniqueid, orig, second)
         self._end_transferer_calls(orig, second)

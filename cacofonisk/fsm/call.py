@@ -15,6 +15,13 @@ Transitions, in words (``cacofonisk diagram call -o call.svg`` draws them)::
     any live                    --abandon--->  (stays)      on_queue_caller_abandon
     any live                    --merge----->  merged       (the other call of a transfer; no hook)
     any live                    --end------->  ended        on_hangup
+    any live  --hold|unhold|park|park_end|queue_join|queue_leave|
+                conference_join|conference_leave-->  (stays)  the state hooks
+
+The state hooks do not move the call: a held, parked, queued or
+conferenced call is still ringing or up. What they say is folded into the
+call's ``view`` (``callview.py``), from which ``ChannelManager.snapshot()``
+is built.
 
 ``merged`` and ``ended`` are final: the registry frees the call once the
 channel that anchors it (the one whose Uniqueid is the call id) is gone.
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 from enum import Enum
 
+from ..callview import CallView
 from ..calls import CallEvent
 from .engine import MachineDef, Rule, Step, define
 
@@ -71,6 +79,10 @@ CALL_RULES: tuple[Rule, ...] = (
     Rule("abandon", _LIVE, None, (_emit,)),
     Rule("merge", _LIVE, _C.MERGED, (_note,)),
     Rule("end", _LIVE, _C.ENDED, (_emit,)),
+    # the state hooks (API.md "State hooks"): reported, the state stays
+    *(Rule(trigger, _LIVE, None, (_emit,))
+      for trigger in ("hold", "unhold", "park", "park_end", "queue_join", "queue_leave",
+                      "conference_join", "conference_leave")),
 )
 
 CALL_MACHINE: MachineDef[CallState] = define("call", CallState, CallState.NEW, CALL_RULES)
@@ -87,15 +99,18 @@ class Call:
         path: the triggers it went through, in order (for diagrams).
         seq: number of call events it has reported so far (event ids are
             numbered per server by the tracker).
+        view: what its reported call events say it is now (parties,
+            times, hold, park, queue, conference), for ``snapshot()``.
     """
 
-    __slots__ = ("call_id", "state", "path", "seq")
+    __slots__ = ("call_id", "state", "path", "seq", "view")
 
     def __init__(self, call_id: str) -> None:
         self.call_id = call_id
         self.state = CallState.NEW
         self.path: list[str] = []
         self.seq = 0
+        self.view = CallView()
 
     def __repr__(self) -> str:
         return f"<Call {self.call_id} {self.state.value}>"

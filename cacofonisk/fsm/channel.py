@@ -142,8 +142,17 @@ class Channel:
             transfer); '' when unknown.
         early_media: 2+: the dial reported PROGRESS (183) instead of ringing.
         resumed: found alive by a resync after a reconnect.
-        on_hold: 2+: between Hold and Unhold.
+        on_hold: this channel holds its call: between its Hold and its
+            Unhold (or the end of the transfer it was keying); set and
+            cleared by ``dialects/states.py``.
+        hold_bridge: 2+: the bridge the holder was in when it held (an
+            aborted DTMF transfer brings it back there: the hold ends).
+        hold_lead: the caller's channel of the call the hold was reported
+            on: the unhold goes to the same call, even if the holder has
+            meanwhile started a call of its own (a DTMF atxfer).
         queue: the queue the caller waits in (QueueCallerJoin .. Leave).
+        queue_outcome: how its queue wait ends, once known: 'answered'
+            (a member answered), 'abandoned' (QueueCallerAbandon); '' else.
     """
 
     __slots__ = (
@@ -151,7 +160,8 @@ class Channel:
         "caller_id", "_custom", "fwd_local_bridge",
         "back_local_bridge", "back_dial", "fwd_dials", "linked", "bridge", "side",
         "is_originated", "marks", "dial_status", "hangup_requested_by",
-        "early_media", "resumed", "on_hold", "queue", "is_local", "is_relevant",
+        "early_media", "resumed", "on_hold", "hold_bridge", "hold_lead", "queue", "queue_outcome",
+        "is_local", "is_relevant",
     )
 
     def __init__(self, uniqueid: str, name: str, *, ami_state: int = 0,
@@ -183,7 +193,10 @@ class Channel:
         self.early_media = False
         self.resumed = False
         self.on_hold = False
+        self.hold_bridge: Bridge | None = None
+        self.hold_lead: Channel | None = None
         self.queue = ""
+        self.queue_outcome = ""
 
     @property
     def custom(self) -> dict[str, Any]:

@@ -111,6 +111,41 @@ class BaseReporter:
     def on_user_event(self, event: Any) -> None:
         """A UserEvent from the dialplan, passed through."""
 
+    # -- state hooks (API.md "State hooks", new in 1.0): no-ops, so a reporter
+    # written for the 2017 hooks sees nothing new --------------------------------
+
+    def on_hold(self, call_id: str, caller: CallerId, to_number: str | None,
+                holder: CallerId) -> None:
+        """``holder`` put the other side of the call on hold."""
+
+    def on_unhold(self, call_id: str, caller: CallerId, to_number: str | None,
+                  holder: CallerId) -> None:
+        """``holder`` took the other side off hold (or its transfer ended the hold)."""
+
+    def on_park(self, call_id: str, caller: CallerId, to_number: str | None,
+                parked: CallerId, parker: CallerId, lot: str, space: str) -> None:
+        """``parked`` waits in parking lot ``lot``, space ``space``, parked by ``parker``."""
+
+    def on_park_end(self, call_id: str, caller: CallerId, to_number: str | None,
+                    parked: CallerId, reason: str, retriever: CallerId | None) -> None:
+        """The park ended: 'retrieved' (by ``retriever``), 'timeout' or 'gave-up'."""
+
+    def on_queue_join(self, call_id: str, caller: CallerId, to_number: str | None,
+                      queue: str, position: int) -> None:
+        """The caller waits in ``queue`` at ``position`` (1 = first)."""
+
+    def on_queue_leave(self, call_id: str, caller: CallerId, to_number: str | None,
+                       queue: str, reason: str) -> None:
+        """The caller left ``queue``: 'answered', 'abandoned', 'timeout' or 'exit'."""
+
+    def on_conference_join(self, call_id: str, caller: CallerId, to_number: str | None,
+                           party: CallerId, room: str) -> None:
+        """``party`` entered conference ``room``."""
+
+    def on_conference_leave(self, call_id: str, caller: CallerId, to_number: str | None,
+                            party: CallerId, room: str) -> None:
+        """``party`` left conference ``room``."""
+
 
 class SilentReporter(BaseReporter):
     """A reporter that ignores everything (useful in tests and benchmarks)."""

@@ -14,7 +14,10 @@ def describe(record: CallEvent) -> str:
     hook = hook_of(record).removeprefix("on_")
     parts = [f"{hook:<16}", record.call_id or "-"]
     for name in ("merged_id", "redirector", "caller", "to_number", "callee", "destination",
-                 "targets", "reason", "name"):
+                 "targets", "reason", "name",
+                 # the state hooks' arguments
+                 "holder", "parked", "parker", "lot", "space", "retriever", "queue",
+                 "position", "party", "room"):
         value = getattr(record, name, None)
         if value in (None, "", ()):
             continue

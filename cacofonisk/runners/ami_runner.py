@@ -84,6 +84,12 @@ class AmiRunner:
         reconnects."""
         return {link.name: link.health() for link in self._links}
 
+    def snapshot(self) -> list[Any]:
+        """Every call in flight on every server: each manager's ``snapshot()``
+        (``cacofonisk.snapshot.CallSnapshot`` records), in host order."""
+        return [call for manager in self.channel_managers
+                for call in (manager.snapshot() if hasattr(manager, "snapshot") else ())]
+
     def run(self) -> None:
         """Connect to every server and follow them until SIGINT/SIGTERM or
         ``stop()``; then close the connections and the reporter."""
