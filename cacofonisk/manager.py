@@ -235,6 +235,9 @@ class ChannelManager:
         if self._held:
             self.flush()
         self._dialect = name
+        # The old rules' handler table holds their bound methods, which hold
+        # the rules: a reference cycle. Emptying it lets them go at once.
+        self._rules.handlers.clear()
         self._rules = _DIALECTS[name](self._tracker)
         self._bind_rules()
 
