@@ -119,6 +119,10 @@ class AuthenticationFailed(ConnectionFailed):
     """Asterisk refused the username or secret; retrying will not help."""
 
 
+class GaveUpConnecting(ConnectionFailed):
+    """The runner was told to stop after N failed first connection attempts."""
+
+
 def _event_name(raw: Mapping[str, Any]) -> str:
     try:
         return str(raw.get("Event") or "unnamed")

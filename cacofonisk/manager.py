@@ -298,6 +298,7 @@ class ChannelManager:
         self._resync(list(channels), None)
 
     def _resync(self, channels: Iterable[Mapping[str, Any]], lists: ResyncLists | None) -> None:
+        self.flush()  # a ring held back for its dial burst came before the gap
         try:
             resync_tracker(self._tracker, list(channels), lists)
         except CacofoniskError as err:

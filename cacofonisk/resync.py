@@ -10,8 +10,8 @@ What a resync reads (all answered before the barrier ``CacofoniskResyncDone-<hex
 * ``CoreShowChannels`` (one ``CoreShowChannel`` per channel): which
   channels exist now, their state, bridge, connected line and Linkedid;
 * ``ParkedCalls``, ``QueueStatus`` and ``ConfbridgeList``: parks, queue
-  waiters and conference members, handed to the tracker when it keeps
-  such state (``Tracker.restore_states``).
+  waiters and conference members, which rebuild each call's park, queue
+  and conference view (``resync_states.py``) when Asterisk answered them.
 
 What it reports (see ``resync_tracker``):
 
@@ -21,8 +21,11 @@ What it reports (see ``resync_tracker``):
 * what changed while we were away is reported as call events marked
   ``after_gap=True``: a call answered while away gets its on_up (dial
   status 'answer'); a call now talking to someone else (a transfer while
-  away) gets a new on_up naming the new party; a call that began while
-  away gets on_b_dial (and on_up if it is answered);
+  away) gets on_cold_transfer (redirector: the party it talked with
+  before; merged_id: its own id, the other call is unknown; kind '') and
+  a new on_up naming the new party; a call that began (or was only
+  known, not yet rung) before the gap gets on_b_dial, and on_up if it is
+  answered;
 * nothing is repeated: a call whose ring or answer was already reported
   gets no second on_b_dial/on_up.
 """
@@ -36,6 +39,7 @@ import attrs
 from .callerid import CallerId
 from .fsm.call import CallState
 from .fsm.channel import Channel
+from .resync_states import restore_states
 from .tracker import Tracker
 
 GONE_WHILE_AWAY = "unknown: ended while disconnected"
@@ -52,9 +56,16 @@ LIST_EVENTS: dict[str, str | None] = {
 }
 #: Every event name the manager must look at for a resync.
 RESYNC_EVENTS = frozenset(LIST_EVENTS) | {"UserEvent"}
+#: The list each ``...Complete`` event closes.
+_COMPLETES = {"CoreShowChannelsComplete": "channels", "ParkedCallsComplete": "parked",
+              "QueueStatusComplete": "queue_entries",
+              "ConfbridgeListRoomsComplete": "conference_members"}
 #: List event names that are also live events: a list answer carries an ActionID.
 _ALSO_LIVE = frozenset({"ParkedCall"})
 _UP, _RINGING, _RING = 6, 5, 4
+#: Applications whose bridge is not a conversation between the channels in it.
+_NOT_CONVERSATIONS = frozenset({"ConfBridge", "MeetMe", "Park", "ParkedCall",
+                                "ParkAndAnnounce"})
 
 
 def is_barrier(event: Mapping[str, Any]) -> bool:
@@ -70,6 +81,8 @@ class ResyncLists:
     parked: tuple[Mapping[str, Any], ...] = ()
     queue_entries: tuple[Mapping[str, Any], ...] = ()
     conference_members: tuple[Mapping[str, Any], ...] = ()
+    #: the lists Asterisk answered in full (their ``...Complete`` event came)
+    answered: frozenset[str] = frozenset()
 
 
 class ResyncCollector:
@@ -83,7 +96,7 @@ class ResyncCollector:
 
     def __init__(self) -> None:
         self._lists: dict[str, list[Mapping[str, Any]]] = {}
-        self._channels_answered = False
+        self._answered: set[str] = set()
 
     def take(self, name: str, event: Mapping[str, Any]) -> ResyncLists | bool:
         """Consume ``event`` if it belongs to a resync.
@@ -100,20 +113,21 @@ class ResyncCollector:
         if name in _ALSO_LIVE and not event.get("ActionID"):
             return False
         target = LIST_EVENTS.get(name)
-        if name == "CoreShowChannelsComplete":
-            self._channels_answered = True
+        if name in _COMPLETES:
+            self._answered.add(_COMPLETES[name])
         if target is not None:
             self._lists.setdefault(target, []).append(event)
             if target == "channels":
-                self._channels_answered = True
+                self._answered.add(target)
         return True
 
     def _finish(self) -> ResyncLists | bool:
-        lists, answered = self._lists, self._channels_answered
-        self._lists, self._channels_answered = {}, False
-        if not answered:
+        lists, answered = self._lists, frozenset(self._answered)
+        self._lists, self._answered = {}, set()
+        if "channels" not in answered:
             return True
-        return ResyncLists(**{key: tuple(value) for key, value in lists.items()})
+        return ResyncLists(**{key: tuple(value) for key, value in lists.items()},
+                           answered=answered)
 
 
 def _state_of(entry: Mapping[str, Any]) -> int:
@@ -153,14 +167,15 @@ def _peers_now(alive: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
     return peers
 
 
-def _peers_before(tracker: Tracker) -> dict[str, set[str]]:
-    """Per channel, the uniqueids of the parties it was talking with before."""
-    before: dict[str, set[str]] = {}
+def _peers_before(tracker: Tracker) -> dict[str, dict[str, CallerId]]:
+    """Per channel, the parties it was talking with before (uniqueid -> who)."""
+    before: dict[str, dict[str, CallerId]] = {}
     for channel in tracker.channels:
-        ids = {peer.uniqueid for peer in channel.linked}
+        peers = {peer.uniqueid: peer.caller_id for peer in channel.linked}
         if channel.bridge is not None:
-            ids |= {peer.uniqueid for peer in channel.bridge.peers if peer is not channel}
-        before[channel.uniqueid] = ids
+            peers.update((peer.uniqueid, peer.caller_id)
+                         for peer in channel.bridge.peers if peer is not channel)
+        before[channel.uniqueid] = peers
     return before
 
 
@@ -172,18 +187,20 @@ def resync_tracker(tracker: Tracker, entries: Sequence[Mapping[str, Any]],
         tracker: the server's state.
         entries: the CoreShowChannels answer, one mapping per channel.
         lists: the other list answers (parks, queue waiters, conference
-            members), passed on to the tracker if it keeps such state.
+            members): each answered list rebuilds that state of every call.
     """
     alive = {_uniqueid(entry): entry for entry in entries if _uniqueid(entry)}
     before = _peers_before(tracker)
-    known_before = {channel.uniqueid for channel in tracker.channels}
     _end_the_vanished(tracker, alive)
     for uniqueid, entry in alive.items():
         _update_channel(tracker, uniqueid, entry)
-    _report_the_gap(tracker, alive, before, known_before)
-    restore = getattr(tracker, "restore_states", None)
-    if lists is not None and callable(restore):
-        restore(lists)
+    _report_the_gap(tracker, alive, before)
+    if lists is not None:
+        def answered(name: str, entries: tuple[Mapping[str, Any], ...]) -> Any:
+            return entries if name in lists.answered else None
+        restore_states(tracker, answered("parked", lists.parked),
+                       answered("queue_entries", lists.queue_entries),
+                       answered("conference_members", lists.conference_members))
 
 
 def _end_the_vanished(tracker: Tracker, alive: Mapping[str, Mapping[str, Any]]) -> None:
@@ -234,7 +251,7 @@ def _update_channel(tracker: Tracker, uniqueid: str, entry: Mapping[str, Any]) -
 
 
 def _report_the_gap(tracker: Tracker, alive: Mapping[str, Mapping[str, Any]],
-                    before: Mapping[str, set[str]], known_before: set[str]) -> None:
+                    before: Mapping[str, Mapping[str, CallerId]]) -> None:
     """Report, marked ``after_gap``, what changed for each caller still here."""
     peers = _peers_now(alive)
     for uniqueid, entry in alive.items():
@@ -245,17 +262,34 @@ def _report_the_gap(tracker: Tracker, alive: Mapping[str, Mapping[str, Any]],
         if call is not None and call.is_final:
             continue
         state = call.state if call is not None else CallState.NEW
+        if _not_a_conversation(channel, entry):
+            continue  # a conference room or a parking lot: no one answered it
         talking = [p for p in peers.get(uniqueid, []) if p != uniqueid]
-        if uniqueid not in known_before and state is CallState.NEW:
+        if state is CallState.NEW:  # begun (or rung) while away
             _report_begun(tracker, channel, entry, alive, talking)
             continue
         if not talking or _state_of(entry) != _UP:
             continue
         callee = _callee(entry, alive, talking)
-        if state in (CallState.NEW, CallState.RINGING):
+        if state is CallState.RINGING:
             _report_up(tracker, channel, callee)
-        elif not (set(talking) & before.get(uniqueid, set())):
-            _report_up(tracker, channel, callee)  # someone else now: transferred away
+            continue
+        was_talking_with = before.get(uniqueid, {})
+        if was_talking_with and not set(talking) & set(was_talking_with):
+            # someone else now: a transfer while away, by the party it left
+            redirector = next(iter(was_talking_with.values()))
+            tracker.cold_transfer(uniqueid, uniqueid, redirector, channel.caller_id,
+                                  callee.number, [callee], after_gap=True)
+            _report_up(tracker, channel, callee)
+
+
+def _not_a_conversation(channel: Channel, entry: Mapping[str, Any]) -> bool:
+    """In a ConfBridge room or parked: each party has its own call with the
+    PBX, so sharing a bridge is no answer nor transfer."""
+    bridge = channel.bridge
+    if bridge is not None and (bridge.is_conference or bridge.is_holding):
+        return True
+    return str(entry.get("Application", "")) in _NOT_CONVERSATIONS
 
 
 def _callee(entry: Mapping[str, Any], alive: Mapping[str, Mapping[str, Any]],

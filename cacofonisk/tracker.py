@@ -183,12 +183,15 @@ class Tracker:
     def cold_transfer(self, call_id: str, merged_id: str, redirector: CallerId,
                       caller: CallerId, to_number: str | None,
                       targets: Sequence[CallerId], kind: str = "",
-                      ends: Sequence[str] = ()) -> bool:
-        """Report a blind/blonde transfer; the merged calls (and those of ``ends``) end silently."""
+                      ends: Sequence[str] = (), after_gap: bool = False) -> bool:
+        """Report a blind/blonde transfer; the merged calls (and those of ``ends``) end silently.
+
+        ``after_gap``: observed by a resync, not seen as it happened."""
         also = self._live_others(ends, call_id, merged_id)
         done = self._report(call_id, calls.ColdTransfer, merged_id=merged_id,
                             redirector=redirector, caller=caller, to_number=to_number,
-                            targets=tuple(targets), kind=kind, also_merged=also)
+                            targets=tuple(targets), kind=kind, also_merged=also,
+                            after_gap=after_gap)
         if done:
             for other in (merged_id, *also):
                 self.merge(other, call_id)

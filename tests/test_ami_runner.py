@@ -337,10 +337,10 @@ async def test_unreachable_server_is_retried_with_backoff(caplog):
     runner = AmiRunner({"host": "127.0.0.1", "port": port, "username": "u",
                         "password": SECRET}, Reporter(), channel_manager=FakeManager, **FAST)
     async with running(runner):
-        await eventually(lambda: sum("reconnecting in" in r.getMessage()
+        await eventually(lambda: sum("retrying in" in r.getMessage()
                                      for r in caplog.records) >= 3)
-    delays = [float(r.getMessage().split("reconnecting in ")[1].split()[0])
-              for r in caplog.records if "reconnecting in" in r.getMessage()]
+    delays = [float(r.getMessage().split("retrying in ")[1].split()[0])
+              for r in caplog.records if "retrying in" in r.getMessage()]
     assert delays[:3] == [0.01, 0.02, 0.04] and max(delays) <= 0.05
 
 

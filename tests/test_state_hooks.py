@@ -279,3 +279,45 @@ def test_attended_transfer_into_a_conference_room_goes_to_the_rooms_extension() 
     states, _manager = _run(story.events)
     assert states.seen("on_warm_transfer") == [("on_warm_transfer", story.uid("b2"), "202",
                                                 "201", "900")]
+
+
+def test_a_hold_seen_on_a_local_channel_half_is_no_party_holding() -> None:
+    story = Ami2().answered_call("a", "201", "b", "202", "br1")
+    story.channel("l", "202", linked="a", tech="Local")
+    story.add("Hold", **story._snap("l", 6))
+    states, _manager = _run(story.events)
+    assert states.seen("on_hold") == []
+
+
+def _dtmf_consultation(story: Ami2) -> Ami2:
+    """B (in call br1 with A) keys *2 203: Asterisk holds A and calls 203 for B via Local."""
+    story.add("Hold", **story._snap("b", 6))
+    story.channel("l1", "203", exten="203", linked="a", tech="Local")
+    story.channel("l2", "203", exten="203", linked="a", tech="Local")
+    story.add("LocalBridge", LocalOneUniqueid=story.uid("l1"), LocalTwoUniqueid=story.uid("l2"))
+    story.bridge("br2", "l1").leave("br1", "b").enter("br2", "b")
+    story.channel("c", "203", linked="a").dial("l2", "c").state("c", 5).dial_state("l2", "c")
+    return story
+
+
+def test_aborted_dtmf_attended_transfer_ends_the_consultation_and_the_hold() -> None:
+    story = _dtmf_consultation(Ami2().answered_call("a", "201", "b", "202", "br1"))
+    story.dial_end("l2", "c", "CANCEL").hangup("c", state=5)
+    story.leave("br2", "b").enter("br1", "b")  # B is back with A
+    story.leave("br2", "l1").hangup("l2").hangup("l1")
+    states, manager = _run(story.events)
+    (call,) = manager.snapshot()
+    assert (call.call_id, call.state, call.hold) == (story.uid("a"), "up", None)
+    assert call.callee is not None and call.callee.number == "202"
+    story.events.clear()
+    story.hangup("a").hangup("b")
+    for event in story.events:
+        manager.on_event(event)
+    assert states.seen("on_b_dial", "on_up", "on_hold", "on_unhold", "on_hangup") == [
+        ("on_b_dial", "201", "202", ["202"]), ("on_up", "201", "202", "202"),
+        ("on_hold", "201", "202", "202"),
+        ("on_b_dial", "202", "203", ["203"]),
+        ("on_unhold", "201", "202", "202"),
+        ("on_hangup", "202", "203", "cancelled"),
+        ("on_hangup", "201", "202", "completed")]
+    assert manager.snapshot() == ()

@@ -380,7 +380,8 @@ def build_reporter(fmt: str, record: str | None, show_server: bool,
 
 
 def format_health(health: Mapping[str, Mapping[str, Any]]) -> str:
-    """One line per server: connected, lag, age of the last event, calls, reconnects."""
+    """One line per server: connected, lag, age of the last event, calls,
+    reconnects, and failed connection attempts when there were any."""
     def seconds(figures: Mapping[str, Any], key: str) -> str:
         value = figures.get(key)
         return "-" if value is None else f"{value:.3f}s"
@@ -391,7 +392,9 @@ def format_health(health: Mapping[str, Mapping[str, Any]]) -> str:
                      f"lag={seconds(figures, 'lag')} "
                      f"last_event={seconds(figures, 'last_event_age')} "
                      f"calls={figures.get('calls_in_flight')} "
-                     f"reconnects={figures.get('reconnects')}")
+                     f"reconnects={figures.get('reconnects')}"
+                     + (f" connect_failures={figures['connect_failures']}"
+                        if figures.get("connect_failures") else ""))
     return "\n".join(lines)
 
 
@@ -443,17 +446,34 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--debug", action="store_true", help="also print trace messages")
     parser.add_argument("--health", type=float, default=0.0, metavar="SECONDS",
                         help="print each server's health figures to stderr every SECONDS")
+    parser.add_argument("--give-up-after", type=_attempts, default=None, metavar="N",
+                        help="exit (status 2, one line) when the first N attempts to "
+                             "reach a server fail; by default a service keeps trying")
     http_options.add_arguments(parser)
     parser.set_defaults(run=run, servers=[])
 
 
+def _attempts(text: str) -> int:
+    """``--give-up-after``: a whole number of attempts, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of attempts (1 or more), "
+                                         f"not {text!r}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
-    """Listen until SIGINT/SIGTERM; 0 then, 2 (via the CLI) for a refused login
-    or a configuration error."""
+    """Listen until SIGINT/SIGTERM; 0 then, 2 (via the CLI) for a refused login,
+    a configuration error, or ``--give-up-after N`` failed first attempts."""
     from ..runners.ami_runner import AmiRunner  # panoramisk only when listening
 
     _configure_runner_logging(getattr(args, "verbose", 0))
     hosts, options = resolve_hosts(args)
+    if getattr(args, "give_up_after", None):
+        options["give_up_after"] = args.give_up_after
     http = http_options.from_args(args)
     if args.health and args.health > 0:
         options.update(health_interval=args.health, on_health=lambda h: print(

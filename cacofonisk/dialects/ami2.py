@@ -66,6 +66,7 @@ class Ami2Rules(TransferRules):
         #: caller's dial burst is still going on (see _continues_burst);
         #: the same dict as ``held``
         self.pending_rings: dict[str, Channel] = self.held
+        self.consultations: dict[str, tuple[Channel, str]] = {}
         self.handlers.update({
             ami.NewCallerid: self.on_new_callerid_2,
             ami.Newstate: self.on_newstate,
@@ -373,6 +374,8 @@ class Ami2Rules(TransferRules):
         channel = self._channel_by_id(record.uniqueid) or self.channel(record)
         if channel.is_relevant:
             self._report_hangup(channel, record)
+        elif self.consultations and channel.is_local:
+            self.end_consultation(channel)
         self.tracker.step(channel, "hang_up")
         self.tracker.forget(channel)
 

@@ -80,8 +80,8 @@ class StateRules(Rules):
 
     def on_hold_state(self, record: ami.Hold) -> None:
         channel = self._find(record.uniqueid, record.channel)
-        if channel is None:
-            return
+        if channel is None or not channel.is_relevant:
+            return  # a Local half passing its peer's hold on is not a party holding
         holding = not (isinstance(record, ami.Unhold) or record.status.lower() == "off")
         if holding:
             self.start_hold(channel)

@@ -46,6 +46,10 @@ class TransferRules(StateRules):
     one base only, and the method resolution order is the same.
     """
 
+    #: Local ``;1`` Uniqueid -> (the transferer it calls for, that transferer's
+    #: side before): DTMF consultation calls in progress (``adopt_consultation``)
+    consultations: dict[str, tuple[Channel, str]]
+
     def _failed(self, result: str, what: str) -> bool:
         """A transfer whose Result is not Success changed nothing: trace it, say so."""
         if result and result != "Success":
@@ -118,8 +122,32 @@ class TransferRules(StateRules):
         local.back_dial = real
         if local not in real.fwd_dials:
             real.fwd_dials.append(local)
+        self.consultations[local.uniqueid] = (real, real.side)
         real.side = "A"
         real.exten = local.exten
+        real.marks.up_reported = False
+
+    def end_consultation(self, local: Channel) -> None:
+        """The Local half of a DTMF consultation hung up: that call is over.
+
+        After a completed transfer it was merged and nothing is left to say.
+        Aborted (the target did not answer, or the transferer went back):
+        the transferer's consultation call ends ('completed' if the target
+        had answered, else 'cancelled') and the transferer is again what it
+        was in its first call. A caller that consulted used its own call's
+        id for both: that call goes on.
+        """
+        found = self.consultations.pop(local.uniqueid, None)
+        if found is None:
+            return
+        real, side = found
+        if side == "A" or real.uniqueid not in self.tracker.channels:
+            return
+        call = self.tracker.calls.find(real.uniqueid)
+        if call is not None and not call.is_final:
+            reason = "completed" if real.marks.up_reported else "cancelled"
+            self.tracker.hangup(real.uniqueid, real.caller_id, real.exten, reason)
+        real.side = side
         real.marks.up_reported = False
 
     def on_attended_transfer(self, record: ami.AttendedTransfer) -> None:

@@ -111,6 +111,8 @@ class RunnerOptions:
     resync_on_first_connect: bool = False  #: also learn calls already in progress
     encoding: str = "utf8"
     idle_flush: float = 0.2           #: quiet this long: the manager reports held-back events
+    banner_timeout: float = 3.0       #: no AMI banner by then: not an AMI server
+    give_up_after: int | None = None  #: stop after N failed FIRST attempts (None: never)
 
     @classmethod
     def from_kwargs(cls, options: Mapping[str, Any]) -> RunnerOptions:
@@ -119,6 +121,10 @@ class RunnerOptions:
         if unknown:
             raise ConfigurationError(
                 f"unknown AmiRunner option(s) {unknown}; known: {sorted(known)}")
+        give_up = options.get("give_up_after")
+        if give_up is not None and (not isinstance(give_up, int) or give_up < 1):
+            raise ConfigurationError("give_up_after must be a whole number of attempts "
+                                     "(1 or more), or None to keep trying")
         return cls(**options)
 
 

@@ -31,9 +31,10 @@ from typing import Any
 
 from panoramisk.actions import Action
 
-from cacofonisk.errors import AuthenticationFailed, ConnectionFailed
+from cacofonisk.errors import AuthenticationFailed, ConnectionFailed, GaveUpConnecting
 
 from .ami_hosts import AmiHost, RunnerOptions
+from .ami_banner import dialect_of, dialect_of_core_settings, read_banner
 from .ami_protocol import PANORAMISK_LOG, SECRETS, _Panoramisk, _Protocol
 from .ami_resync import Resync
 
@@ -56,6 +57,12 @@ class _Link:
         self.interesting = _interesting(manager)
         self.connected = False
         self.logins = 0
+        #: connection attempts that ended before a login (refused, timed
+        #: out, not an AMI server): in total, and since the last login
+        self.connect_failures = 0
+        self.failures_in_a_row = 0
+        #: the AMI version from the banner ('5.0.0'), once connected
+        self.ami_version: str | None = None
         self.last_event_at: float | None = None
         self.lag: float | None = None
         self._pano: _Panoramisk | None = None
@@ -72,35 +79,64 @@ class _Link:
             in_flight = None
         age = None if self.last_event_at is None else time.monotonic() - self.last_event_at
         return {"connected": self.connected, "last_event_age": age, "lag": self.lag,
-                "calls_in_flight": in_flight, "reconnects": max(self.logins - 1, 0)}
+                "calls_in_flight": in_flight, "reconnects": max(self.logins - 1, 0),
+                "connect_failures": self.connect_failures,
+                "failures_in_a_row": self.failures_in_a_row}
 
     # -- lifecycle -------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Stay connected until ``stop`` is set; raises AuthenticationFailed."""
+        """Stay connected until ``stop`` is set.
+
+        Every failed attempt is logged with its reason and the delay before
+        the next ("retrying in N s"), and counted in ``health()``.
+
+        Raises:
+            AuthenticationFailed: the login was refused (retrying will not help).
+            GaveUpConnecting: ``give_up_after`` first attempts failed.
+        """
         opts = self.options
         delay = opts.reconnect_delay
         while not stop.is_set():
             self._logged_in = False
+            reason = "connection closed"
             try:
                 await self._session_until(stop)
             except AuthenticationFailed as err:
                 log.error("%s", err)
                 raise
             except (OSError, TimeoutError, ConnectionFailed) as err:
-                log.warning("server %r: %s", self.name, _describe(err))
+                reason = _describe(err, self.name)
             except Exception:  # a bug of ours: keep following the server
                 log.exception("server %r: unexpected error; reconnecting", self.name)
+                reason = "unexpected error (logged above)"
             finally:
                 self._disconnect()
             if stop.is_set():
                 return
             if self._logged_in:
                 delay = opts.reconnect_delay
-            log.info("server %r: reconnecting in %.3g s", self.name, delay)
+                self.failures_in_a_row = 0
+            else:
+                self.connect_failures += 1
+                self.failures_in_a_row += 1
+                self._give_up_if_told(reason)
+                self._on_change()
+            log.warning("server %r: %s; retrying in %.3g s", self.name, reason, delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
             delay = min(delay * 2, opts.reconnect_max_delay)
+
+    def _give_up_if_told(self, reason: str) -> None:
+        """A mistyped host or port should end in an exit status, not a
+        silent retry loop; a service that was up once keeps trying."""
+        limit = self.options.give_up_after
+        if limit and self.logins == 0 and self.connect_failures >= limit:
+            attempts = "1 attempt" if limit == 1 else f"{limit} attempts"
+            raise GaveUpConnecting(
+                f"server {self.name!r}: gave up after {attempts} to connect to "
+                f"{self.host.host}:{self.host.port} (last: {reason}); check the host and "
+                f"port, or drop the give-up limit (--give-up-after) to keep trying")
 
     async def _session_until(self, stop: asyncio.Event) -> None:
         session = asyncio.create_task(self._session())
@@ -137,15 +173,41 @@ class _Link:
         made.set_result((transport, protocol))
         pano.connection_made(made)
         self._pano = pano
+        self.ami_version = await read_banner(protocol, lost, self.options.banner_timeout,
+                                             f"{self.host.host}:{self.host.port}")
+        self._declare_dialect(dialect_of(self.ami_version))
         resync = callable(getattr(self.manager, "resync", None)) and (
             self.logins > 0 or opts.resync_on_first_connect)
         if resync:
             self.resync.start()
         await self._login()
+        if dialect_of(self.ami_version) is None:
+            await self._ask_core_settings()
         await self._send_filters()
         if resync:
             await self.resync.run(self._request)
         await self._watch(lost)
+
+    def _declare_dialect(self, dialect: str | None) -> None:
+        """Tell the manager which AMI the server speaks, from its own word:
+        a guess from the events could be misled by one stray event."""
+        declare = getattr(self.manager, "declare_dialect", None)
+        if dialect is None or not callable(declare):
+            return
+        try:
+            declare(dialect)
+        except Exception:
+            log.exception("server %r: the channel manager refused dialect %r",
+                          self.name, dialect)
+
+    async def _ask_core_settings(self) -> None:
+        """The banner did not say: ask CoreSettings (AMIversion, AsteriskVersion)."""
+        try:
+            reply = await self._request({"Action": "CoreSettings"})
+        except TimeoutError:
+            return
+        if reply.success:
+            self._declare_dialect(dialect_of_core_settings(reply))
 
     def _disconnect(self) -> None:
         pano, self._pano = self._pano, None
@@ -317,8 +379,14 @@ def _interesting(manager: Any) -> frozenset[str] | None:
     return frozenset(n.lower() for n in names)
 
 
-def _describe(err: BaseException) -> str:
+def _describe(err: BaseException, name: str) -> str:
+    """The reason of a failed attempt, without a repeated 'server ...:' prefix."""
     text = str(err)
     if isinstance(err, TimeoutError) and not text:
         return "connection attempt timed out"
+    if isinstance(err, ConnectionRefusedError):
+        return "connection refused (is anything listening on that port?)"
+    prefix = f"server {name!r}: "
+    if text.startswith(prefix):
+        text = text[len(prefix):]
     return text or type(err).__name__

@@ -28,6 +28,7 @@ sees one kind of mapping.
 """
 from __future__ import annotations
 
+import asyncio
 import codecs
 import logging
 from collections.abc import Callable
@@ -59,6 +60,8 @@ class _SecretFilter(logging.Filter):
         return True
 
 
+#: How every AMI server opens a connection: this, then its AMI version.
+BANNER = "Asterisk Call Manager/"
 #: Every secret of every runner's hosts, blanked in panoramisk's logs.
 SECRETS = _SecretFilter()
 #: panoramisk's chatter stays under the panoramisk logger name.
@@ -177,13 +180,19 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]  # untyped library
     _decoder: codecs.IncrementalDecoder | None = None
     _pending = ""
     version: str | None = None  # set by connection_made; typed here for mypy
+    #: the first line the server sent (an AMI server: its banner), once known
+    first_line: str | None = None
+    #: set by the link to learn the first line as soon as it comes
+    greeting: asyncio.Future[str] | None = None
 
     def data_received(self, data: bytes) -> None:
         if self._decoder is None:
             encoding = getattr(self, "encoding", None) or "utf8"
             self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
         text = self._pending + self._decoder.decode(data)
-        if self.version is None and text.startswith("Asterisk Call Manager/"):
+        if self.first_line is None:
+            self._note_first_line(text)
+        if self.version is None and text.startswith(BANNER):
             self.version = text.partition("\r\n")[0].partition("/")[2].strip()
         blocks = text.split("\r\n\r\n")
         self._pending = blocks.pop()
@@ -198,5 +207,16 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]  # untyped library
             if message is not None:
                 self.handle_message(message)
 
+    def _note_first_line(self, text: str) -> None:
+        """Keep the greeting: an AMI server opens with its banner line; a
+        line that is not it (or 200 characters without one) means the peer
+        is something else, and the link says so at once."""
+        line, newline, _ = text.partition("\n")
+        if not newline and len(text) < 200 and BANNER.startswith(text[:len(BANNER)]):
+            return  # the banner may still be on its way
+        self.first_line = line.rstrip("\r")[:200]
+        if self.greeting is not None and not self.greeting.done():
+            self.greeting.set_result(self.first_line)
 
-__all__ = ["PANORAMISK_LOG", "SECRETS", "plain_event", "plain_headers"]
+
+__all__ = ["BANNER", "PANORAMISK_LOG", "SECRETS", "plain_event", "plain_headers"]

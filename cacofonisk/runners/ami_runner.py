@@ -46,10 +46,12 @@ class AmiRunner:
             ``channel_manager(reporter=reporter, server=name)`` (or without
             ``server`` for older subclasses).
         **options: see RunnerOptions (ping_interval, ping_timeout,
-            reconnect_delay, reconnect_max_delay, on_health, ...).
+            reconnect_delay, reconnect_max_delay, on_health, banner_timeout,
+            give_up_after=N to raise GaveUpConnecting after N failed first
+            attempts, ...).
 
     Raises:
-        ConfigurationError: bad host config or unknown option.
+        ConfigurationError: bad host config (an unknown key too) or unknown option.
     """
 
     def __init__(self, amihosts: HostConfig | Sequence[HostConfig], reporter: Any,
@@ -81,7 +83,8 @@ class AmiRunner:
     def health(self) -> Health:
         """Per server: connected, last_event_age (s), lag (s, from the AMI
         Timestamp header; needs timestampevents=yes), calls_in_flight,
-        reconnects."""
+        reconnects, connect_failures (attempts that never reached a login)
+        and failures_in_a_row (since the last login)."""
         return {link.name: link.health() for link in self._links}
 
     def snapshot(self) -> list[Any]:

@@ -13,7 +13,8 @@ transfer kind ...). Flows::
      'on_up', 'on_hangup']
 
 AMI 2+ (Asterisk 12-22) flows follow the lab recordings (Asterisk 22,
-direct PJSIP dials: ``sim_flows2.py``, ``sim_transfers2.py``, ``sim_queues2.py``);
+direct PJSIP dials: ``sim_flows2.py``, ``sim_transfers2.py``, ``sim_queues2.py``;
+parking and ConfBridge rooms: ``sim_states2.py``);
 AMI 1.x flows follow the Asterisk 11 recordings (VoIPGRID dialplan: every
 phone dialed through a Local channel that Asterisk optimizes away with a
 Masquerade: ``sim_flows1.py``), for the subset ``flow_names('ami1')`` lists.
@@ -34,7 +35,7 @@ from typing import Any
 
 import attrs
 
-from . import sim_flows1, sim_flows2, sim_queues2, sim_transfers2
+from . import sim_flows1, sim_flows2, sim_queues2, sim_states2, sim_transfers2
 from .sim_base import Expect, Ids, Party, Scenario, party
 
 __all__ = ["FLOWS", "Expect", "FlowSpec", "Ids", "Party", "Scenario", "build",
@@ -93,7 +94,7 @@ def _with(builder: Builder, **fixed: Any) -> Builder:
     return variant
 
 
-_F2, _F1, _T2, _Q2 = sim_flows2, sim_flows1, sim_transfers2, sim_queues2
+_F2, _F1, _T2, _Q2, _S2 = sim_flows2, sim_flows1, sim_transfers2, sim_queues2, sim_states2
 
 FLOWS: dict[str, FlowSpec] = {spec.name: spec for spec in (
     _spec("answered", "A calls B, B answers, A hangs up",
@@ -169,6 +170,14 @@ FLOWS: dict[str, FlowSpec] = {spec.name: spec for spec in (
     _spec("originate", "click-to-dial: Originate rings A, then A calls B",
           _F2.originate, None,
           recordings={"ami2": (("lab/originate.json", {}),)}),
+    _spec("park", "A calls B, B parks A (REFER to 700); A gives up waiting",
+          _S2.park, None, parties=3, min_parties=3),
+    _spec("park_timeout", "B parks A; the parking time runs out and B is rung again",
+          _with(_S2.park, outcome="timeout"), None, parties=3, min_parties=3),
+    _spec("park_retrieved", "B parks A; C dials the parking space and talks with A",
+          _with(_S2.park, outcome="retrieved"), None, parties=3, min_parties=3),
+    _spec("conference", "three phones call ConfBridge room 900 and leave one by one",
+          _S2.conference, None, parties=3, min_parties=1),
 )}
 
 

@@ -147,6 +147,10 @@ def flow_options(draw: st.DrawFn, flow: str, dialect: str, members: Sequence[Par
             options["repeat_cancel"] = draw(st.booleans())
         elif flow == "call_forward":
             options["optimize"] = draw(st.booleans())
+        elif flow in ("park", "park_timeout", "park_retrieved"):
+            options["teardown_variant"] = draw(_TEARDOWN)
+        elif flow == "conference":
+            options["leave_order"] = draw(st.permutations(range(len(members) + 1)))
     elif flow == "ring_group":
         options["answered_by"] = draw(st.sampled_from([m.number for m in members]))
         options["hangup_by"] = draw(st.sampled_from(["caller", "callee"]))
@@ -159,6 +163,8 @@ def _party_count(flow: str, avoid_known_limits: bool) -> tuple[int, int]:
         return 2, 3 if avoid_known_limits else 5
     if flow.startswith("ring_group"):
         return 2, 5
+    if flow == "conference":
+        return 2, 4
     return spec.parties, spec.parties
 
 
