@@ -222,6 +222,28 @@ async def test_a_reporter_gets_each_live_event_as_the_plain_dict_a_replay_gives(
     assert "uniqueid" not in live[0] and "Uniqueid" in live[0]  # case-sensitive, as replayed
 
 
+async def test_a_resyncs_list_answers_reach_the_reporter_as_plain_dicts_too():
+    """The answers panoramisk parses (CoreShowChannels ...) are copied to dicts."""
+    events = json.loads((ROOT / "scenarios" / "ami2" / "answered.json").read_text())
+
+    class Raw(Tap):
+        def __init__(self) -> None:
+            super().__init__()
+            self.raw: list[Any] = []
+
+        def on_event(self, event: Any) -> None:
+            self.raw.append(event)
+            super().on_event(event)
+
+    tap = Raw()
+    async with AmiTestServer(events, secret=SECRET) as srv:
+        runner = AmiRunner(host(srv, "raw"), tap, resync_on_first_connect=True, **FAST)
+        async with running(runner):
+            await tap.until(lambda: any(e.get("Event") == "CoreShowChannelsComplete"
+                                        for e in tap.raw))
+    assert tap.raw and all(type(event) is dict for event in tap.raw)
+
+
 # -- two servers at once ---------------------------------------------------------------
 
 LEFT = ("ami1", "connectab__cmn-world-world.json")

@@ -35,7 +35,7 @@ from cacofonisk.errors import AuthenticationFailed, ConnectionFailed, GaveUpConn
 
 from .ami_hosts import AmiHost, RunnerOptions
 from .ami_banner import dialect_of, dialect_of_core_settings, read_banner
-from .ami_protocol import PANORAMISK_LOG, SECRETS, _Panoramisk, _Protocol
+from .ami_protocol import PANORAMISK_LOG, SECRETS, _Panoramisk, _Protocol, plain_headers
 from .ami_resync import Resync
 
 log = logging.getLogger(__name__)
@@ -359,6 +359,8 @@ class _Link:
             self._deliver(message)
 
     def _deliver(self, message: Any) -> None:
+        if message.__class__ is not dict:  # a resync's answer, parsed by panoramisk
+            message = plain_headers(message)
         try:
             self.manager.on_event(message)
         except Exception:
