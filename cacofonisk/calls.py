@@ -5,8 +5,9 @@ positional arguments in API.md order (``args()``). It also carries what the
 2017 hooks have no argument for:
 
 * ``server``: which Asterisk it came from (the manager's ``server`` name);
-* ``event_id``: ``"<call_id>#<n>"`` where n counts the call events of the
-  manager (of its server): unique, and the same on every replay of a log;
+* ``event_id``: made from Asterisk's data (call id, hook, AMI Timestamp; see
+  event_ids.py): unique per server, the same on every replay of a log and
+  for a worker that takes the server over mid-stream (de-duplication key);
 * ``timestamp``: the AMI ``Timestamp`` of the event that caused it (None
   when the server does not send timestamps; the core never reads a clock);
 * hangups: the Q.850 ``cause``, ``cause_txt``, SIP ``tech_cause``, who hung

@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import re
 import sys
 from collections.abc import Sequence
 
+from . import __version__
 from .errors import CacofoniskError
 
 #: sub-command name -> module in cacofonisk.commands with add_parser(sub) and run(args)
@@ -22,6 +24,8 @@ COMMANDS = {
     "diagram": "diagram",
     "listen": "listen",
     "demo": "demo",
+    "deliver": "deliver",
+    "cluster": "cluster",
 }
 
 
@@ -30,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cacofonisk",
         description="Follow Asterisk calls through AMI and report what happens to them.")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="log more (-v: INFO, -vv: DEBUG); default: errors only")
+    parser.add_argument("--version", action="version", version=f"cacofonisk {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, module_name in COMMANDS.items():
@@ -40,7 +44,27 @@ def build_parser() -> argparse.ArgumentParser:
         except ImportError:
             continue  # an optional command whose module is not there
         module.add_parser(sub)
+    for command in sub.choices.values():
+        # -v means the same after the sub-command (`cacofonisk replay -v x.json`);
+        # SUPPRESS keeps a -v given before the sub-command when none follows it.
+        command.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                             help=VERBOSE_HELP)
+        command.description = plain_text(command.description)
     return parser
+
+
+VERBOSE_HELP = "log more (-v: INFO, -vv: DEBUG); default: errors only"
+
+
+def plain_text(doc: str | None) -> str | None:
+    """A module docstring as ``--help`` shows it: reStructuredText's markup
+    (````literal````, a trailing ``::``) taken out, since a terminal does
+    not render it."""
+    if doc is None:
+        return None
+    text = re.sub(r"``([^`]+)``", r"\1", doc)
+    text = re.sub(r"::$", ":", text, flags=re.M)
+    return re.sub(r"(?m)^(\s*\S.*?) :$", r"\1:", text)
 
 
 def configure_logging(verbose: int) -> None:

@@ -22,6 +22,7 @@ from .callview import CallView, build_snapshot
 from .snapshot import CallSnapshot
 from .bridges import Bridge
 from .errors import InvalidTransition
+from .event_ids import EventIds
 from .fsm.call import CALL_MACHINE, Call
 from .fsm.channel import CHANNEL_MACHINE, Channel
 from .fsm import engine
@@ -43,6 +44,8 @@ class Tracker:
         outbox: (call, record) pairs waiting to be reported.
         traces: diagnostic messages waiting to be reported.
         timestamp: AMI Timestamp of the event being applied.
+        sequence: call events reported so far (a count; not part of ids).
+        event_ids: makes each record's stable ``event_id`` (event_ids.py).
     """
 
     def __init__(self, server: str = "") -> None:
@@ -54,6 +57,7 @@ class Tracker:
         self.traces: list[str] = []
         self.timestamp: float | None = None
         self.sequence = 0
+        self.event_ids = EventIds()
 
     # -- diagnostics ------------------------------------------------------
 
@@ -123,7 +127,8 @@ class Tracker:
     def _report(self, call_id: str, cls: type[calls.CallEvent], **fields: Any) -> bool:
         call = self.calls.get_or_create(call_id)
         record = calls.BUILD[cls](call_id=call_id, server=self.server,
-                                  event_id=f"{call_id}#{self.sequence}",
+                                  event_id=self.event_ids.next_id(call_id, cls.HOOK,
+                                                                  self.timestamp),
                                   timestamp=self.timestamp, **fields)
         before = call.state
         try:

@@ -24,6 +24,14 @@ for tool in chromium:chromium chromedriver:chromium-driver; do
         MISSING+=("${tool#*:}")
     fi
 done
+# nats-server with JetStream: the durable delivery tests and bench/nats.py
+# (tests/test_nats_delivery.py start their own servers). Debian installs it
+# in /usr/sbin, which is not on every user's PATH.
+if command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]; then
+    echo "install-system-deps: nats-server present"
+else
+    MISSING+=(nats-server)
+fi
 if [ "${#MISSING[@]}" -eq 0 ]; then
     exit 0
 fi

@@ -2,6 +2,9 @@
 # Install cacofonisk with its test dependencies into .venv, install the
 # system tools the tests need (graphviz's dot), and run the whole suite.
 # This is the README's test command and exactly what .ci/run runs.
+# It ends with how many tests were skipped and why (-rs lists each skip;
+# tests/conftest.py adds one line per reason with its count): the tests of
+# third-party recordings skip when ../shared is absent.
 #
 # The suite runs twice: on the pure-Python build, then on the optional
 # mypyc-compiled core (CACOFONISK_MYPYC=1 pip install -e .), which compiles
@@ -25,7 +28,7 @@ run_suite() {  # run_suite BUILD [pytest args...]: the exit status of pytest
     shift
     echo "== test.sh: the suite on the $build build"
     set +e
-    CACOFONISK_EXPECT_BUILD="$build" .venv/bin/python -m pytest -n 2 -p no:cacheprovider "$@"
+    CACOFONISK_EXPECT_BUILD="$build" .venv/bin/python -m pytest -n 2 -p no:cacheprovider -rs "$@"
     local status=$?
     set -e
     # pytest exits 5 when it collected no test: that is a failure here too.

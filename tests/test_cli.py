@@ -121,7 +121,7 @@ def test_replay_jsonl_lines_parse_as_json(runs):
     assert done.returncode == 0, done.stderr
     objects = [json.loads(line) for line in done.stdout.splitlines()]
     assert [o["event"] for o in objects] == HOOKS
-    assert [o["event_id"] for o in objects] == [f"{A}#{n}" for n in range(4)]
+    assert [o["event_id"] for o in objects] == [f"{A}:{hook}:#0" for hook in HOOKS]
     assert objects[-1]["reason"] == "completed"
     assert objects == [r.as_dict() for r in records_of(runs.call_log)]
 

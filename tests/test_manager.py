@@ -162,7 +162,9 @@ def test_reporter_with_on_call_event_gets_whole_records():
     _m, rep = run(simple_call(), Whole(), server="pbx-east", strict=True)
     assert [type(r) for r in rep.records] == [calls.BDial, calls.BDialEnd, calls.Up,
                                               calls.Hangup]
-    assert [r.event_id for r in rep.records] == [f"{A}#{n}" for n in range(4)]
+    assert [r.event_id for r in rep.records] == [
+        f"{A}:on_b_dial:106.000000", f"{A}:on_b_dial_end:107.000000",
+        f"{A}:on_up:112.000000", f"{A}:on_hangup:114.000000"]
     assert {r.server for r in rep.records} == {"pbx-east"}
     assert [r.timestamp for r in rep.records][1:] == [107.0, 112.0, 114.0]
     hangup = rep.records[-1]

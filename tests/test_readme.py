@@ -39,12 +39,22 @@ def test_readme_starts_with_the_demo_and_the_test_command_that_ci_runs() -> None
     assert scenario and (ROOT / scenario.group(1)).is_file()
 
 
-def test_readme_2017_style_test_case_passes() -> None:
-    namespace: dict[str, object] = {}
+def test_readme_2017_style_test_case_passes_from_any_directory(tmp_path: Path) -> None:
+    """As a user has it: the test file in their tests/, the log beside it
+    (written as the README's comment says), run from some other directory."""
+    from cacofonisk.cli import main
+
+    tests = tmp_path / "project" / "tests"
+    tests.mkdir(parents=True)
+    assert main(["scenario", "answered", "-o", str(tests / "answered.json")]) == 0
+    namespace: dict[str, object] = {"__file__": str(tests / "test_my_reporter.py"),
+                                    "__name__": "test_my_reporter"}
     exec(_python_block("class TestMyReporter"), namespace)  # noqa: S102 - our README
     suite = unittest.defaultTestLoader.loadTestsFromTestCase(namespace["TestMyReporter"])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
     cwd = os.getcwd()
-    os.chdir(ROOT)
+    os.chdir(elsewhere)
     try:
         result = unittest.TextTestRunner(stream=io.StringIO()).run(suite)
     finally:

@@ -341,7 +341,7 @@ def test_json_lines_reporter_prints_one_object_per_call_event(tmp_path):
         assert obj["server"] == "pbx-west"
         assert obj["call_id"] == A
     assert [o["event_id"] for o in objects if o["event"] != "on_user_event"] == \
-        [f"{A}#{n}" for n in range(4)]
+        [f"{A}:{hook}:#0" for hook in ("on_b_dial", "on_b_dial_end", "on_up", "on_hangup")]
     assert objects[0]["caller"] == {"code": 0, "name": "Alice", "number": "201",
                                     "is_public": True}
     assert objects[0]["targets"][0]["number"] == "202"

@@ -34,7 +34,9 @@ def test_b_dial_up_hangup_emit_three_numbered_records():
     assert tracker.hangup("a.1", ALICE, "202", "completed", cause=16)
     got = records(tracker)
     assert [type(r) for r in got] == [calls.BDial, calls.Up, calls.Hangup]
-    assert [r.event_id for r in got] == ["a.1#0", "a.1#1", "a.1#2"]
+    assert [r.event_id for r in got] == ["a.1:on_b_dial:1501851189.500000",
+                                         "a.1:on_up:1501851189.500000",
+                                         "a.1:on_hangup:1501851200.000000"]
     assert {r.server for r in got} == {"pbx-1"}
     assert [r.timestamp for r in got] == [1501851189.5, 1501851189.5, 1501851200.0]
     assert got[0].targets == (BOB,)
@@ -89,7 +91,24 @@ def test_event_ids_are_unique_across_the_calls_of_a_server():
     tracker.b_dial("a.1", ALICE, "202", [BOB])
     tracker.b_dial("b.1", CAROL, "202", [BOB])
     tracker.up("a.1", ALICE, "202", BOB)
-    assert [r.event_id for r in records(tracker)] == ["a.1#0", "b.1#1", "a.1#2"]
+    assert [r.event_id for r in records(tracker)] == ["a.1:on_b_dial:#0", "b.1:on_b_dial:#0",
+                                                      "a.1:on_up:#0"]
+
+
+def test_event_ids_do_not_depend_on_what_the_tracker_saw_before():
+    # a tracker that attaches mid-stream (failover) gives the same ids for
+    # the same timestamped AMI events as one that saw everything
+    full, late = tracker_with("a.1", "b.1"), tracker_with("b.1")
+    full.timestamp = 100.0
+    full.b_dial("a.1", ALICE, "202", [BOB])
+    for tracker in (full, late):
+        tracker.timestamp = 101.25
+        tracker.b_dial("b.1", CAROL, "202", [BOB])
+        tracker.b_dial_end("b.1", CAROL, "202", [BOB], "busy")
+        tracker.b_dial_end("b.1", CAROL, "202", [ALICE], "busy")
+    assert [r.event_id for r in records(full)][1:] == [r.event_id for r in records(late)] == [
+        "b.1:on_b_dial:101.250000", "b.1:on_b_dial_end:101.250000",
+        "b.1:on_b_dial_end:101.250000:1"]
 
 
 def test_user_event_is_passed_through_without_a_call():

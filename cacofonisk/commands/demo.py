@@ -33,6 +33,8 @@ from ..manager import ChannelManager
 from ..reporters.base import BaseReporter
 from ..web import options as http_options
 from .listen import build_reporter
+from .malformed import MalformedEvents
+from .record_path import check_record_path
 
 DEFAULT_SCENARIO = "blind_transfer"
 #: How long the default rate takes for a whole scenario: long enough to watch.
@@ -260,8 +262,16 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """0 when the scenario completed, --seconds ran out, or a signal stopped
-    it; 1 when it did not complete within a generous safety limit."""
+    it; 1 when it did not complete within a generous safety limit, or when
+    malformed events were dropped (each is a warning line on stderr)."""
+    if args.rate is not None and not args.rate >= 0:  # also refuses nan
+        raise ConfigurationError(f"--rate {args.rate:g}: give events per second, at least 0 "
+                                 f"(0: as fast as possible)")
+    if args.seconds is not None and not args.seconds > 0:
+        raise ConfigurationError(f"--seconds {args.seconds:g}: give a time above 0")
     label, events = load_scenario(args.scenario)
+    if args.record:
+        check_record_path(args.record, [args.scenario] if Path(args.scenario).is_file() else [])
     http = http_options.from_args(args)
     if args.rate is None:
         rate: float | None = (max(10.0, len(events) / DEFAULT_DURATION) if http is None
@@ -274,9 +284,14 @@ def run(args: argparse.Namespace) -> int:
     limit: float | None = None  # with --http: serve until stopped
     if seconds is None and http is None:  # a safety net, far beyond what the scenario needs
         limit = 30.0 + (len(events) / rate if rate else 0.0)
-    outcome = asyncio.run(_main(events, reporter if view is None else view.wrap(reporter),
-                                out, rate, seconds if seconds is not None else limit, label,
-                                None if http is None else http_options.server_starter(view, http)))
+    with MalformedEvents("demo") as malformed:
+        outcome = asyncio.run(_main(events, reporter if view is None else view.wrap(reporter),
+                                    out, rate, seconds if seconds is not None else limit, label,
+                                    None if http is None else http_options.server_starter(view,
+                                                                                          http)))
+    if malformed.count:
+        print(malformed.summary(), file=sys.stderr)
+        return 1
     if outcome == "timeout" and seconds is None:
         print("cacofonisk demo: the scenario did not complete", file=sys.stderr)
         return 1

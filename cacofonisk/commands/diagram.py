@@ -12,14 +12,19 @@ Examples::
     cacofonisk diagram channel -o channel.png
     cacofonisk diagram call --path ring,dial_end,answer,end -o answered.svg
 
-``cacofonisk replay LOG --diagram DIR`` (``replay_with_diagrams`` below)
-draws, for every call of the replayed logs, the call machine with the path
-that call took and a timeline of its channels.
+``cacofonisk replay LOG --diagram DIR`` draws, for every call of the
+replayed logs, the call machine with the path that call took and a
+timeline of its channels.
+
+SVG, PNG and DOT need the ``diagrams`` extra (``pip install
+'cacofonisk[diagrams]'``, the ``graphviz`` Python package); SVG and PNG
+also need Graphviz's ``dot`` program. Mermaid needs neither.
 """
 from __future__ import annotations
 
 import argparse
 import html
+import importlib
 import re
 import sys
 from collections.abc import Sequence
@@ -78,6 +83,28 @@ def run(args: argparse.Namespace) -> int:
     except OSError as err:
         raise ConfigurationError(f"cannot write {args.output}: {err.strerror}") from err
     return 0
+
+
+def require_diagram_tools() -> None:
+    """Check, before anything is replayed or printed, what ``--diagram`` needs.
+
+    Why first: a replay prints its call events as it goes; failing for a
+    missing package only after all that output hides the one line that says
+    what to install.
+
+    Raises:
+        ConfigurationError: the ``graphviz`` Python package (the ``diagrams``
+            extra) or Graphviz's ``dot`` program is missing.
+    """
+    try:
+        importlib.import_module("graphviz")
+    except ImportError:
+        raise ConfigurationError(
+            "--diagram needs the 'graphviz' Python package: pip install "
+            "'cacofonisk[diagrams]'") from None
+    from ..fsm import diagram
+
+    diagram.require_dot("the per-call state diagrams")
 
 
 def replay_with_diagrams(files: Sequence[str], reporter: Any, out_dir: Path) -> int:

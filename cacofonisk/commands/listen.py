@@ -43,6 +43,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import stat
 import sys
 import tomllib
@@ -52,12 +53,16 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from ..calls import CallEvent
+from ..cluster.wiring import add_arguments as add_cluster_arguments
 from ..errors import AuthenticationFailed, ConfigurationError
 from ..reporters import MultiReporter
 from ..reporters.base import BaseReporter
 from ..reporters.debug import describe
 from ..reporters.json import JsonReporter
+from . import publish_options
 from ..web import options as http_options
+from .malformed import MalformedEvents
+from .record_path import check_record_path
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +164,10 @@ def _url_parts(url: str, where: str) -> dict[str, Any]:
     (the password, if any, under ``password``)."""
     from ..runners.ami_runner import AmiHost  # panoramisk only when listening
 
-    host = AmiHost.parse(url)  # validates; its secret is the URL's password or ''
+    try:
+        host = AmiHost.parse(url)  # validates; its secret is the URL's password or ''
+    except ConfigurationError as err:
+        raise ConfigurationError(_own_words(err)) from None  # the caller names the entry
     try:
         has_password = urlsplit(url).password is not None
     except ValueError:  # pragma: no cover - AmiHost.parse already refused it
@@ -169,6 +177,12 @@ def _url_parts(url: str, where: str) -> dict[str, Any]:
     if has_password:
         parts["password"] = host.secret
     return parts
+
+
+def _own_words(err: ConfigurationError) -> str:
+    """The runner's message without its "AMI host #N: " prefix: every caller
+    here names the entry in the user's own terms (--host URL, [servers.X])."""
+    return re.sub(r"^AMI host #\d+: ", "", str(err))
 
 
 def _safe_url(url: str) -> str:
@@ -195,7 +209,9 @@ def _from_cli(args: argparse.Namespace, environ: Mapping[str, str]) -> list[dict
         try:
             parts = _url_parts(url, f"--host #{index + 1}")
         except ConfigurationError as err:
-            raise ConfigurationError(f"--host {_safe_url(url)}: {err}") from None
+            # the password of a --host goes elsewhere (see the check below)
+            hint = str(err).replace("user:pass@", "user@")
+            raise ConfigurationError(f"--host {_safe_url(url)}: {hint}") from None
         if "password" in parts:
             raise ConfigurationError(
                 f"--host {_safe_url(url)}: a password on the command line is visible to "
@@ -259,8 +275,19 @@ def _from_config(data: Mapping[str, Any], args: argparse.Namespace,
                    ("password_file", section.get("password_file")),
                    ("password_env", section.get("password_env")), *_defaults(args)],
             environ)
+        _check_host(host, where)
         hosts.append(host)
     return hosts
+
+
+def _check_host(host: Mapping[str, Any], where: str) -> None:
+    """Validate one host dict now, so a bad value is named by its config table."""
+    from ..runners.ami_runner import AmiHost  # panoramisk only when listening
+
+    try:
+        AmiHost.parse(dict(host))
+    except ConfigurationError as err:
+        raise ConfigurationError(f"{where}: {_own_words(err)}") from None
 
 
 def _from_env(text: str, args: argparse.Namespace,
@@ -442,14 +469,17 @@ def add_parser(sub: Any) -> None:
                         help="call events on stdout as text lines or JSON lines")
     parser.add_argument("--record", metavar="FILE",
                         help="also write the AMI events received to FILE (a JSON list, "
-                             "replayable with `cacofonisk replay`)")
+                             "replayable with `cacofonisk replay`); until listen stops they "
+                             "go to a hidden .FILE.*.partial beside it")
     parser.add_argument("--debug", action="store_true", help="also print trace messages")
     parser.add_argument("--health", type=float, default=0.0, metavar="SECONDS",
                         help="print each server's health figures to stderr every SECONDS")
     parser.add_argument("--give-up-after", type=_attempts, default=None, metavar="N",
                         help="exit (status 2, one line) when the first N attempts to "
                              "reach a server fail; by default a service keeps trying")
+    publish_options.add_arguments(parser)
     http_options.add_arguments(parser)
+    add_cluster_arguments(parser)
     parser.set_defaults(run=run, servers=[])
 
 
@@ -478,25 +508,31 @@ def run(args: argparse.Namespace) -> int:
     if args.health and args.health > 0:
         options.update(health_interval=args.health, on_health=lambda h: print(
             format_health(h), file=sys.stderr, flush=True))
-    if args.record:
-        _check_writable(args.record)
+    if args.record and not getattr(args, "cluster", None):
+        check_record_path(args.record)  # JsonReporter checks the folder when it opens
     reporter, out = build_reporter(args.format, args.record, len(hosts) > 1, args.debug)
+    if getattr(args, "cluster", None):
+        from ..cluster.wiring import run_cluster  # nats-py only in cluster mode
+
+        if http is not None:
+            raise ConfigurationError("--http is not available with --cluster yet; use "
+                                     "`cacofonisk cluster status`")
+        return run_cluster(args, hosts, options, out)
+    reporter, managers = publish_options.wire(args, reporter, options)
     view = None if http is None else http_options.live_view(http)
-    runner = AmiRunner(hosts, reporter if view is None else view.wrap(reporter), **options)
+    runner = AmiRunner(hosts, reporter if view is None else view.wrap(reporter), managers,
+                       **options)
     out.on_broken_pipe = runner.stop
     log.info("listening to %s", ", ".join(h.name for h in runner.hosts))
-    if http is None:
-        runner.run()
-    else:
-        http_options.run_with_http(runner, view, http)
+    with MalformedEvents("listen") as malformed:  # shown; a stop that was asked for stays 0
+        if http is None:
+            runner.run()
+        else:
+            http_options.run_with_http(runner, view, http)
+    if malformed.count:
+        print(f"cacofonisk listen: {malformed.count} malformed event(s) were ignored",
+              file=sys.stderr)
     return 0
-
-
-def _check_writable(path_text: str) -> None:
-    """Fail before connecting, not at the first event, when --record cannot be written."""
-    parent = Path(path_text).expanduser().resolve().parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise ConfigurationError(f"--record {path_text}: cannot write in {parent}")
 
 
 __all__ = ["ENV_HOSTS", "ENV_PASSWORD", "LiveJsonLinesReporter", "LiveTextReporter",

@@ -94,7 +94,8 @@ def write(scenario: Scenario, path: Path) -> None:
 
 
 def default_scenario(flow: str, dialect: str) -> Scenario:
-    """The checked-in scenario of a flow: the default cast and options."""
+    """The checked-in scenario of a flow: the default cast and options, and
+    the flow's own ids (``scenarios.default_ids``)."""
     return build(flow, dialect)
 
 
@@ -139,8 +140,10 @@ def run(args: argparse.Namespace) -> int:
                               private=private)
     try:
         scenario = build(args.name, args.dialect, parties=parties, **options)
-    except (TypeError, ValueError) as err:
-        raise ConfigurationError(f"cannot build {args.name}: {err}") from err
+    except ValueError as err:  # the message names the option and the valid values
+        raise ConfigurationError(str(err)) from None
+    except TypeError as err:  # pragma: no cover - check_options refuses unknown keys first
+        raise ConfigurationError(f"cannot build {args.name}: {err}") from None
     if args.output:
         write(scenario, Path(args.output))
         sys.stderr.write(f"wrote {args.output} and {expected_path(Path(args.output))}\n")

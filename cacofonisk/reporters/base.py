@@ -1,9 +1,9 @@
-"""BaseReporter: the hooks of API.md, all no-ops, for users to subclass.
+"""BaseReporter: the reporter hooks (docs/api.md), all no-ops, for users to subclass.
 
 The manager hands each call event to ``on_call_event(record)``; the
-default implementation calls the positional hook of API.md for it. A
-reporter that wants whole records (server, event id, hangup cause ...)
-overrides ``on_call_event`` instead of the individual hooks.
+default implementation calls the positional 2017 hook for it. A reporter
+that wants whole records (server, event id, hangup cause ...) overrides
+``on_call_event`` instead of the individual hooks.
 """
 from __future__ import annotations
 
@@ -41,7 +41,31 @@ def deliver(reporter: Any, record: CallEvent) -> None:
 
 
 class BaseReporter:
-    """Every hook of API.md, doing nothing. Subclass and override what you need."""
+    """Every reporter hook, doing nothing. Subclass and override what you need.
+
+    Call events (one per hook call; ``call_id`` is the caller's Uniqueid):
+
+    * ``on_b_dial(call_id, caller, to_number, targets)``: targets start ringing.
+    * ``on_b_dial_end(call_id, caller, to_number, targets, reason)``: some
+      stop ringing (``reason``: Asterisk's DialStatus in lower case).
+    * ``on_up(call_id, caller, to_number, callee)``: answered (again after
+      a transfer).
+    * ``on_warm_transfer(call_id, merged_id, redirector, caller, destination)``:
+      an attended transfer.
+    * ``on_cold_transfer(call_id, merged_id, redirector, caller, to_number,
+      targets)``: a blind or blonde transfer (``on_blind_transfer`` /
+      ``on_blonde_transfer`` if you override them).
+    * ``on_hangup(call_id, caller, to_number, reason)``: the call ended.
+    * ``on_queue_caller_abandon(call_id, caller, to_number)``,
+      ``on_user_event(event)``.
+    * ``on_call_event(record)``: any of them as a whole record (``cacofonisk.calls``).
+
+    Raw input: ``trace_ami(event)`` before and ``on_event(event)`` after each
+    AMI event; ``trace_msg(msg)`` for the tracker's diagnostics; ``close()``
+    at the end. When each fires, which hooks follow a transfer and every
+    ``reason`` value: docs/api.md in the repository; the state hooks new in
+    1.0 (hold, park, queue, conference): docs/state-hooks.md.
+    """
 
     def trace_ami(self, event: Any) -> None:
         """Every AMI event, before it is processed.
@@ -64,7 +88,7 @@ class BaseReporter:
         """End of input: flush buffered output."""
 
     def on_call_event(self, record: CallEvent) -> None:
-        """One call event, whole. By default: call its API.md hook positionally."""
+        """One call event, whole. By default: call its hook (above) positionally."""
         getattr(self, hook_of(record))(*record.args())
 
     def on_b_dial(self, call_id: str, caller: CallerId, to_number: str | None,
@@ -111,7 +135,7 @@ class BaseReporter:
     def on_user_event(self, event: Any) -> None:
         """A UserEvent from the dialplan, passed through."""
 
-    # -- state hooks (API.md "State hooks", new in 1.0): no-ops, so a reporter
+    # -- state hooks (docs/state-hooks.md, new in 1.0): no-ops, so a reporter
     # written for the 2017 hooks sees nothing new --------------------------------
 
     def on_hold(self, call_id: str, caller: CallerId, to_number: str | None,

@@ -10,12 +10,14 @@ import gc
 import importlib
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import ConfigurationError
 from ..events import event_name
 from ..manager import ChannelManager
+from ..reporters.base import BaseReporter
+
 
 def _fast_json_loads() -> Callable[[bytes], Any] | None:
     """orjson's loads when installed (``pip install cacofonisk[fast]``), else None."""
@@ -68,35 +70,62 @@ class FileRunner:
         self.reporter = reporter
         self.channel_manager_class = channel_manager_class
         self.channel_managers: list[Any] = []
-
-    def _events(self) -> Iterator[tuple[Any, Mapping[str, Any]]]:
-        for filename in self.files:
-            events = load_events(filename)
-            # A log of a million events is a million dicts that Python's
-            # cycle collector would scan again and again while the replay
-            # allocates; they hold no cycles, so park them out of its way.
-            gc.freeze()
-            manager = self.channel_manager_class(reporter=self.reporter)
-            self.channel_managers.append(manager)
-            interesting = manager.INTERESTING_EVENTS
-            everything = "*" in interesting
-            for event in events:
-                if everything or event_name(event) in interesting:
-                    yield manager, event
+        #: The file being replayed (None before ``run()``): reporters that
+        #: label their output per file read it.
+        self.current_file: str | os.PathLike[str] | None = None
 
     def run(self) -> None:
-        """Replay every file, then close the reporter once."""
+        """Replay every file, then close the reporter once.
+
+        Events no rule consumes are skipped by name before the manager sees
+        them (a third of a typical log), unless the reporter looks at the
+        raw events (``trace_ami`` or ``on_event`` of its own, as
+        ``JsonReporter`` and ``MultiReporter`` have): a recording made while
+        replaying must hold every event of the stream, not only those the
+        tracker uses.
+        """
         try:
-            previous = None
-            for manager, event in self._events():
-                if manager is not previous:
-                    _flush(previous)
-                    previous = manager
-                manager.on_event(event)
-            _flush(previous)
+            for filename in self.files:
+                self.current_file = filename
+                events = load_events(filename)
+                # A log of a million events is a million dicts that Python's
+                # cycle collector would scan again and again while the replay
+                # allocates; they hold no cycles, so park them out of its way.
+                gc.freeze()
+                manager = self.channel_manager_class(reporter=self.reporter)
+                self.channel_managers.append(manager)
+                on_event = manager.on_event
+                interesting = manager.INTERESTING_EVENTS
+                if "*" in interesting or sees_raw_events(self.reporter):
+                    for event in events:
+                        on_event(event)
+                else:
+                    for event in events:
+                        if event_name(event) in interesting:
+                            on_event(event)
+                _flush(manager)
         finally:
             gc.unfreeze()
             self.reporter.close()
+
+
+_RAW_NO_OPS = (BaseReporter.trace_ami, BaseReporter.on_event)
+
+
+def sees_raw_events(reporter: Any) -> bool:
+    """Whether ``reporter`` has a ``trace_ami`` or ``on_event`` of its own
+    (not BaseReporter's no-ops), i.e. wants every raw event, even the ones
+    no rule consumes. A duck-typed reporter with such a method counts."""
+    for hook in ("trace_ami", "on_event"):
+        if hook in getattr(reporter, "__dict__", {}):
+            return True
+        method = getattr(type(reporter), hook, None)
+        if method is None:
+            if getattr(reporter, hook, None) is not None:
+                return True
+        elif method not in _RAW_NO_OPS:
+            return True
+    return False
 
 
 def _flush(manager: Any) -> None:

@@ -36,13 +36,15 @@ def expect_of(record: CallEvent) -> Expect:
     hook = hook_of(record)
     caller = getattr(record, "caller", None)
     fields: dict[str, Any] = {"caller": _num(caller),
-                              "caller_public": caller.is_public is not False if caller else True}
+                              "caller_public": caller.is_public is not False if caller else True,
+                              "to_number": getattr(record, "to_number", None) or ""}
     if hook in ("on_b_dial", "on_b_dial_end"):
         fields["targets"] = [_num(t) for t in getattr(record, "targets")]
         fields["reason"] = getattr(record, "reason", "")
     elif hook == "on_up":
         fields["targets"] = [_num(getattr(record, "callee"))]
     elif hook == "on_warm_transfer":
+        fields.pop("to_number")
         fields.update(targets=[_num(getattr(record, "destination"))], kind="attended",
                       redirector=_num(getattr(record, "redirector")),
                       merged_id=getattr(record, "merged_id"))

@@ -30,16 +30,19 @@ log and ``.expected.json``; ``scenarios/`` holds one of each flow.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from . import sim_flows1, sim_flows2, sim_queues2, sim_states2, sim_transfers2
-from .sim_base import Expect, Ids, Party, Scenario, party
+from .sim_base import Expect, Ids, Party, Scenario, party, with_dialled_numbers
 
-__all__ = ["FLOWS", "Expect", "FlowSpec", "Ids", "Party", "Scenario", "build",
-           "default_parties", "flow_names", "party"]
+__all__ = ["FLOWS", "OPTION_CHOICES", "Expect", "FlowSpec", "Ids", "Party", "Scenario",
+           "build", "check_options", "default_ids", "default_parties", "flow_names",
+           "options_of", "party"]
 
 Builder = Callable[..., Scenario]
 
@@ -87,10 +90,17 @@ def _spec(name: str, summary: str, ami2: Builder, ami1: Builder | None = None, *
 
 
 def _with(builder: Builder, **fixed: Any) -> Builder:
-    """A builder with some options fixed (a named variant of a flow)."""
+    """A builder with some options fixed (a named variant of a flow).
+
+    The variant's signature is the builder's without the fixed options, so
+    ``flow_options`` lists (and ``build`` accepts) only what can still change.
+    """
     def variant(ids: Ids, parties: Sequence[Party], **options: Any) -> Scenario:
         return builder(ids, parties, **{**fixed, **options})
     variant.__doc__ = builder.__doc__
+    signature = inspect.signature(builder)
+    variant.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p for name, p in signature.parameters.items() if name not in fixed])
     return variant
 
 
@@ -181,6 +191,102 @@ FLOWS: dict[str, FlowSpec] = {spec.name: spec for spec in (
 )}
 
 
+#: Options whose value is one of a few words (the builders compare with them).
+OPTION_CHOICES: dict[str, tuple[Any, ...]] = {
+    "hangup_by": ("caller", "callee"),
+    "by": ("caller", "callee"),
+    "teardown_variant": tuple(range(6)),
+    "outcome": ("gave-up", "timeout", "retrieved"),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _option_defaults(builder: Builder) -> dict[str, inspect.Parameter]:
+    return {name: p for name, p in inspect.signature(builder).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def options_of(flow: str, dialect: str = "ami2") -> dict[str, Any]:
+    """The options of a flow's builder in ``dialect``, with their defaults.
+
+    Raises:
+        KeyError: unknown flow, or a flow the dialect does not support.
+    """
+    builder = _builder(flow, dialect)
+    defaults = {**_option_defaults(builder)}
+    return {name: FLOWS[flow].options.get(name, p.default) for name, p in defaults.items()}
+
+
+def check_options(flow: str, dialect: str, options: Mapping[str, Any]) -> None:
+    """Refuse options a flow does not have, or values it would misread.
+
+    Why: a builder reads ``hangup_by == "caller"``, so ``hangup_by="nobody"``
+    used to build a callee hang-up without a word, and an unknown key ended
+    in a bare TypeError about keyword arguments.
+
+    Raises:
+        ValueError: naming the option, what was wrong, and what is valid.
+    """
+    known = _option_defaults(_builder(flow, dialect))
+    for key, value in options.items():
+        if key not in known:
+            raise ValueError(f"flow {flow!r} ({dialect}) has no option {key!r}; its options: "
+                             f"{', '.join(sorted(known)) or 'none'}")
+        if value is None and "None" in str(known[key].annotation):
+            continue
+        choices = OPTION_CHOICES.get(key)
+        if choices is not None and value not in choices:
+            raise ValueError(f"option {key}={value!r} of flow {flow!r}: give one of "
+                             f"{', '.join(repr(c) for c in choices)}")
+        _check_type(flow, key, value, known[key])
+
+
+def _check_type(flow: str, key: str, value: Any, parameter: inspect.Parameter) -> None:
+    default, annotation = parameter.default, str(parameter.annotation)
+    if value is None and "None" in annotation:
+        return
+    if isinstance(default, bool):
+        wanted: tuple[type, ...] = (bool,)
+    elif isinstance(default, int):
+        wanted = (int,)
+    elif isinstance(default, str) or default is None:
+        wanted = (str,)
+    elif isinstance(default, (tuple, list)):
+        wanted = (tuple, list)
+    else:  # pragma: no cover - every builder option has one of the kinds above
+        return
+    if not isinstance(value, wanted) or (wanted == (int,) and isinstance(value, bool)):
+        kinds = {bool: "true or false", int: "a whole number", str: "text",
+                 tuple: "a list"}
+        raise ValueError(f"option {key}={value!r} of flow {flow!r}: give {kinds[wanted[0]]}"
+                         + (" or null" if "None" in annotation else ""))
+
+
+def _check_members(flow: str, builder: Builder, options: Mapping[str, Any],
+                   members: Sequence[str]) -> None:
+    """``answered_by`` and ``busy`` name members (parties after the caller)."""
+    word = _option_defaults(builder).get("answered_by")
+    answered_by = options.get("answered_by")
+    if word is not None and answered_by not in (None, word.default, *members):
+        raise ValueError(f"option answered_by={answered_by!r} of flow {flow!r}: give a "
+                         f"member's number ({', '.join(members)}), {word.default!r} or null")
+    stray = [n for n in options.get("busy", ()) if n not in members]
+    if stray:
+        raise ValueError(f"option busy of flow {flow!r}: {', '.join(map(str, stray))} is not "
+                         f"a member ({', '.join(members)})")
+
+
+def _builder(flow: str, dialect: str) -> Builder:
+    try:
+        spec = FLOWS[flow]
+    except KeyError:
+        raise KeyError(f"no flow {flow!r}; the flows: {', '.join(FLOWS)}") from None
+    if dialect not in spec.builders:
+        raise KeyError(f"flow {flow!r} is not simulated for {dialect}; "
+                       f"{dialect} has: {', '.join(flow_names(dialect))}")
+    return spec.builders[dialect]
+
+
 def flow_names(dialect: str | None = None) -> list[str]:
     """The flows a dialect supports (every flow when ``dialect`` is None)."""
     return [name for name, spec in FLOWS.items()
@@ -225,23 +331,41 @@ def build(flow: str, dialect: str = "ami2", *, numbers: Sequence[str] | None = N
 
     Raises:
         KeyError: unknown flow, or a flow the dialect does not support.
-        ValueError: too few parties.
+        ValueError: too few parties, an unknown option or a value the flow
+            cannot use (the message lists the valid ones).
     """
+    if dialect not in ("ami1", "ami2"):
+        raise ValueError(f"dialect {dialect!r}: give 'ami2' (Asterisk 12-22) or 'ami1' "
+                         f"(Asterisk 1.8-11)")
+    builder = _builder(flow, dialect)
     spec = FLOWS[flow]
-    if dialect not in spec.builders:
-        raise KeyError(f"flow {flow!r} is not simulated for {dialect}; "
-                       f"{dialect} has: {', '.join(flow_names(dialect))}")
+    check_options(flow, dialect, options)
     if parties is None:
         technology = tech or ("SIP" if dialect == "ami1" else "PJSIP")
         count = max(spec.parties, len(numbers or ()))
         parties = default_parties(count, numbers, tech=technology)
     if len(parties) < spec.min_parties:
         raise ValueError(f"flow {flow!r} needs at least {spec.min_parties} parties")
+    _check_members(flow, builder, options, [p.number for p in parties[1:]])
     if ids is None:
-        ids = Ids(system="sim" if dialect == "ami2" else "sim1")
+        ids = default_ids(flow, dialect)
     merged_options = {**spec.options, **options}
-    scenario = spec.builders[dialect](ids, list(parties), **merged_options)
-    return attrs.evolve(scenario, flow=flow, numbers=tuple(p.number for p in parties))
+    scenario = builder(ids, list(parties), **merged_options)
+    exten = merged_options.get("exten") or options_of(flow, dialect).get("exten")
+    return attrs.evolve(scenario, flow=flow, numbers=tuple(p.number for p in parties),
+                        expected=with_dialled_numbers(scenario.expected, exten,
+                                                      scenario.events))
+
+
+def default_ids(flow: str, dialect: str) -> Ids:
+    """The id allocator of a flow built without one: its own Uniqueids.
+
+    Why per flow: scenario files replayed together (``cacofonisk replay
+    scenarios/ami2/*.json``) or loaded into one system must not all report
+    the same call id. The epoch second is the flow's place in ``FLOWS``.
+    """
+    return Ids(system="sim" if dialect == "ami2" else "sim1",
+               epoch=1600000000 + 100 * list(FLOWS).index(flow))
 
 
 def expected_from_json(data: Mapping[str, Any]) -> list[Expect]:

@@ -130,6 +130,11 @@ class Expect:
         call_id: the Uniqueid the event is reported on.
         caller: the caller's number ('' when unknown).
         caller_public: whether the caller's number may be shown.
+        to_number: the number the call's current leg dialled (the hooks'
+            ``to_number``): the extension the caller dialled (a phone, ring
+            group, queue or forward), after a transfer the number the call
+            was transferred to; '' for hooks without one (warm transfer,
+            user event).
         targets: sorted numbers: the ringing targets (b_dial, b_dial_end,
             cold transfers), the callee (up), the destination (warm
             transfer).
@@ -150,6 +155,7 @@ class Expect:
     redirector: str = ""
     merged_id: str = ""
     name: str = ""
+    to_number: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, without empty fields (for ``.expected.json`` files)."""
@@ -235,6 +241,27 @@ class Expectations:
         self.items.append(Expect("on_user_event", call_id, name=name))
 
 
+class EventStream(list[dict[str, Any]]):
+    """A drawn list of AMI events; equal to the plain list, with a short repr.
+
+    Why: hypothesis prints every drawn value of a failing example, and a
+    few concurrent calls are hundreds of events; the one line this prints
+    leaves the failure's own message in view.
+    """
+
+    def __repr__(self) -> str:
+        names: dict[str, int] = {}
+        for event in self:
+            name = str(event.get("Event", "?"))
+            names[name] = names.get(name, 0) + 1
+        common = ", ".join(f"{n} {c}" for n, c in sorted(names.items(), key=lambda i: -i[1])[:4])
+        more = ", ..." if len(names) > 4 else ""
+        return f"<EventStream: {len(self)} AMI events ({common}{more})>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """The same line for hypothesis' pretty printer (it prints lists item by item)."""
+        printer.text(repr(self))
+
 @attrs.frozen(slots=True)
 class Scenario:
     """One simulated call flow: what Asterisk sends and what must be reported.
@@ -273,6 +300,17 @@ class Scenario:
     numbers: tuple[str, ...] = ()
     params: Mapping[str, Any] = attrs.field(factory=dict)
 
+    def __repr__(self) -> str:
+        """One line: hypothesis prints every drawn Scenario of a failing
+        example, and the full record holds all its events."""
+        return (f"<Scenario {self.flow} ({self.dialect}) {self.story!r}: "
+                f"{len(self.events)} events, {len(self.expected)} call events expected>")
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """The same line for hypothesis' (IPython's) pretty printer, which
+        would otherwise print an attrs record field by field."""
+        printer.text(repr(self))
+
     @property
     def call_ids(self) -> frozenset[str]:
         """Every call id the expectations mention (merged ids included)."""
@@ -290,6 +328,41 @@ class Scenario:
                 "params": dict(self.params), "facts": self.facts(),
                 "events": [e.as_dict() for e in self.expected],
                 "merged": sorted(self.merged)}
+
+
+_COLD = ("on_cold_transfer", "on_blind_transfer", "on_blonde_transfer")
+
+
+def with_dialled_numbers(expected: Iterable[Expect], exten: str | None,
+                         events: Iterable[Mapping[str, Any]] = ()) -> tuple[Expect, ...]:
+    """``expected`` with each record's ``to_number`` filled in.
+
+    Why a pass over the finished list rather than an argument of every
+    builder step: the dialled number follows from the call's history, the
+    same for every flow. The first call dials ``exten`` (a route's
+    extension), or its single target when None; a later call (a
+    consultation) dials its target; a blind or blonde transfer makes the
+    call's number the transfer's target, an attended one the destination's.
+    A call that reports before any ring (a ConfBridge room answers at once)
+    dialled its caller channel's extension (its Newchannel's ``Exten``).
+    """
+    extens = {str(e.get("Uniqueid")): str(e.get("Exten", "")) for e in events
+              if e.get("Event") == "Newchannel"}
+    dialled: dict[str, str] = {}
+    out = []
+    for item in expected:
+        if item.hook == "on_b_dial" and item.call_id not in dialled:
+            first = not dialled
+            dialled[item.call_id] = (exten if first and exten else
+                                     item.targets[0] if item.targets else "")
+        elif item.hook in _COLD or item.hook == "on_warm_transfer":
+            dialled[item.call_id] = item.targets[0] if item.targets else ""
+        if item.hook in ("on_warm_transfer", "on_user_event"):
+            out.append(item)
+        else:
+            number = dialled.get(item.call_id, extens.get(item.call_id, ""))
+            out.append(attrs.evolve(item, to_number=number))
+    return tuple(out)
 
 
 def events_of(scenarios: Sequence[Scenario]) -> list[dict[str, Any]]:

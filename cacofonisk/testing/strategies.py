@@ -35,21 +35,32 @@ events, queues of more than two members, parties of one call on different
 channel technologies, account codes equal to phone numbers. Keep it for
 tracker versions older than the fixes; today the properties hold without.
 
-Only this module (and the tests) import hypothesis.
+Strategies never draw nothing silently: a plan, dialect or flow list that
+cannot give a call is refused with a ``ValueError`` saying what it lacks,
+when the strategy is made. Drawn event lists are ``EventStream``s, whose
+short repr keeps a failing example readable. Importing this module
+registers the hypothesis profiles (``profiles.py``: ``ci``, ``dev``,
+``deep``, chosen with ``HYPOTHESIS_PROFILE``).
+
+Only this module, ``noise.py`` (noise and damage, re-exported here) and
+``profiles.py`` (and the tests) import hypothesis.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
 from hypothesis import strategies as st
 
+from . import profiles
+from .dialplan import (Dialplan, Forward, Phone, Queue, RingGroup, check_dialect, check_plan,
+                       possible_calls)
+from .noise import damaged, noise_events, with_noise
 from .scenarios import FLOWS, build, flow_names
-from .sim_base import TECHS, Ids, Party, Scenario, party
+from .sim_base import TECHS, EventStream, Ids, Party, Scenario
 
-__all__ = ["Dialplan", "Forward", "Phone", "Queue", "RingGroup", "concurrent_scenarios",
-           "damaged", "dialplan_calls", "dialplan_scenarios", "flow_options", "interleavings",
+__all__ = ["Dialplan", "EventStream", "Forward", "Phone", "Queue", "RingGroup",
+           "concurrent_scenarios", "damaged", "dialplan_calls", "dialplan_scenarios", "flow_options", "interleavings",
            "noise_events", "parties", "phone_numbers", "scenarios", "swapped", "with_noise"]
 
 Event = dict[str, Any]
@@ -182,10 +193,14 @@ def scenarios(draw: st.DrawFn, dialect: str | None = None,
         exclude: numbers other calls use.
         techs: channel technologies to draw from.
         avoid_known_limits: see the module docstring.
+
+    Raises:
+        ValueError: an unknown dialect or flow, or no given flow simulated
+            for the dialect (rather than a bare KeyError or nothing drawn).
     """
     if dialect is None:
         dialect = draw(st.sampled_from(["ami1", "ami2"]))
-    names = [f for f in (flows or flow_names(dialect)) if dialect in FLOWS[f].builders]
+    names = _flows_for(dialect, flows)
     flow = draw(st.sampled_from(names))
     low, high = _party_count(flow, avoid_known_limits)
     count = draw(st.integers(min_value=low, max_value=high))
@@ -197,6 +212,19 @@ def scenarios(draw: st.DrawFn, dialect: str | None = None,
                   epoch=draw(st.integers(1_400_000_000, 1_800_000_000)),
                   seq=draw(st.integers(0, 5000)))
     return build(flow, dialect, parties=cast, ids=ids, **options)
+
+
+def _flows_for(dialect: str, flows: Sequence[str] | None) -> list[str]:
+    check_dialect(dialect)
+    unknown = [f for f in flows or () if f not in FLOWS]
+    if unknown:
+        raise ValueError(f"unknown flow(s) {', '.join(map(repr, unknown))}; the flows: "
+                         f"{', '.join(FLOWS)}")
+    names = [f for f in (flows or flow_names(dialect)) if dialect in FLOWS[f].builders]
+    if not names:
+        raise ValueError(f"none of the flows {', '.join(flows or ())} is simulated for "
+                         f"{dialect}; it has {', '.join(flow_names(dialect))}")
+    return names
 
 
 @st.composite
@@ -211,8 +239,12 @@ def concurrent_scenarios(draw: st.DrawFn, dialect: str | None = None, *,
         min_calls / max_calls: how many calls.
         flows: flow names to draw from.
     """
+    if not 1 <= min_calls <= max_calls:
+        raise ValueError(f"min_calls={min_calls}, max_calls={max_calls}: give "
+                         f"1 <= min_calls <= max_calls")
     if dialect is None:
         dialect = draw(st.sampled_from(["ami1", "ami2"]))
+    _flows_for(dialect, flows)
     ids = Ids(system=draw(st.sampled_from(["pbx", "astlab"])),
               seq=draw(st.integers(0, 1000)))
     count = draw(st.integers(min_value=min_calls, max_value=max_calls))
@@ -242,7 +274,7 @@ def _units(scenario: Scenario, events: Sequence[Event], keep_bursts: bool) -> li
 @st.composite
 def swapped(draw: st.DrawFn, scenario: Scenario) -> list[Event]:
     """The scenario's events with each commuting pair (``swappable``) maybe swapped."""
-    events = list(scenario.events)
+    events = EventStream(scenario.events)
     for index in sorted(scenario.swappable):
         if draw(st.booleans()):
             events[index], events[index + 1] = events[index + 1], events[index]
@@ -266,195 +298,10 @@ def interleavings(draw: st.DrawFn, calls: Sequence[Scenario], *, swap: bool = Tr
     tags = [index for index, unit in enumerate(units) for _ in unit]
     order = draw(st.permutations(tags))
     cursors = [iter(unit) for unit in units]
-    return [event for tag in order for event in next(cursors[tag])]
-
-
-# -- noise -----------------------------------------------------------------------------
-
-def _channels(events: Sequence[Event]) -> list[Event]:
-    """Channel snapshots (Newchannel events) of a stream, as noise templates."""
-    return [e for e in events if e.get("Event") == "Newchannel"]
-
-
-@st.composite
-def noise_events(draw: st.DrawFn, events: Sequence[Event], *, max_size: int = 10
-                 ) -> list[Event]:
-    """Events the tracker must ignore, about channels of ``events``.
-
-    VarSet and Newexten (dialplan execution), RTCPSent (media statistics),
-    DeviceStateChange (device presence), with the headers of the lab
-    recordings. They name real channels of the stream, so a tracker that
-    wrongly reacted to them would have something to react with.
-    """
-    snapshots = _channels(events)
-    system = next((e.get("SystemName") for e in events if e.get("SystemName")), None)
-    out = []
-    count = draw(st.integers(min_value=0, max_value=max_size))
-    for _ in range(count):
-        kind = draw(st.sampled_from(["VarSet", "Newexten", "RTCPSent", "DeviceStateChange"]))
-        base: Event = {"Event": kind, "Privilege": "dialplan,all"}
-        if system:
-            base["SystemName"] = system
-        snapshot = draw(st.sampled_from(snapshots)) if snapshots else {}
-        channel_fields = {k: v for k, v in snapshot.items() if k not in ("Event", "Privilege")}
-        if kind == "VarSet":
-            base.update(channel_fields)
-            base["Variable"] = draw(st.sampled_from(["DIALSTATUS", "BRIDGEPEER",
-                                                     "RTPAUDIOQOS", "MACRO_DEPTH"]))
-            base["Value"] = draw(st.sampled_from(["", "ANSWER", "PJSIP/201-00000000", "1"]))
-        elif kind == "Newexten":
-            base.update(channel_fields)
-            base.update(Extension=str(snapshot.get("Exten", "s")),
-                        Application=draw(st.sampled_from(["NoOp", "Dial", "Set", "Wait"])),
-                        AppData="noise")
-        elif kind == "RTCPSent":
-            base["Privilege"] = "reporting,all"
-            base.update(channel_fields)
-            base.update(To="127.0.0.1:6011", From="127.0.0.1:20287", PT="200(SR)",
-                        ReportCount="0", SentPackets="101")
-        else:
-            base["Privilege"] = "call,all"
-            channel = str(snapshot.get("Channel", "PJSIP/201-0"))
-            base.update(Device=channel.rsplit("-", 1)[0],
-                        State=draw(st.sampled_from(["INUSE", "RINGING", "NOT_INUSE"])))
-        out.append(base)
-    return out
-
-
-@st.composite
-def with_noise(draw: st.DrawFn, events: Sequence[Event], *, max_size: int = 10
-               ) -> list[Event]:
-    """``events`` with noise events inserted at random places."""
-    noise = draw(noise_events(events, max_size=max_size))
-    out = list(events)
-    for event in noise:
-        out.insert(draw(st.integers(min_value=0, max_value=len(out))), event)
-    return out
-
-
-# -- damage ------------------------------------------------------------------------------
-
-@st.composite
-def damaged(draw: st.DrawFn, events: Sequence[Event]) -> list[Event]:
-    """``events`` truncated (either end), with some duplicated and some dropped.
-
-    A connection that attaches mid-call misses a prefix; one that drops
-    misses a suffix; a network or a buggy proxy may repeat or lose events.
-    """
-    out = list(events)
-    if out:
-        start = draw(st.integers(min_value=0, max_value=len(out) // 2))
-        end = draw(st.integers(min_value=start, max_value=len(out)))
-        out = out[start:end]
-    for _ in range(draw(st.integers(min_value=0, max_value=3))):
-        if out:
-            index = draw(st.integers(min_value=0, max_value=len(out) - 1))
-            out.insert(index, dict(out[index]))
-    for _ in range(draw(st.integers(min_value=0, max_value=3))):
-        if out:
-            out.pop(draw(st.integers(min_value=0, max_value=len(out) - 1)))
-    return out
+    return EventStream(event for tag in order for event in next(cursors[tag]))
 
 
 # -- a user's dialplan ---------------------------------------------------------------------
-
-@attrs.frozen
-class Phone:
-    """A route to one phone: Dial(<tech>/<number>).
-
-    Attributes:
-        number: its extension and caller-ID number.
-        name: its caller-ID name.
-        tech: channel technology.
-        account: account code ('' for none).
-        private: its number is hidden when it calls.
-    """
-
-    number: str
-    name: str = ""
-    tech: str = "PJSIP"
-    account: str = ""
-    private: bool = False
-
-    def party(self) -> Party:
-        """The simulator's Party for this phone."""
-        return party(self.number, self.name, account=self.account or None, tech=self.tech,
-                     public=not self.private)
-
-
-@attrs.frozen
-class RingGroup:
-    """Dial(<tech>/a&<tech>/b...): every member rings at once."""
-
-    members: tuple[str, ...] = attrs.field(converter=tuple)
-
-
-@attrs.frozen
-class Queue:
-    """Queue(<name>) with strategy ringall over ``members``."""
-
-    members: tuple[str, ...] = attrs.field(converter=tuple)
-    name: str = "support"
-
-
-@attrs.frozen
-class Forward:
-    """Dial(Local/<to>@context): the extension forwards to another phone."""
-
-    to: str
-
-
-Route = Phone | RingGroup | Queue | Forward
-
-
-@attrs.frozen
-class Dialplan:
-    """A user's routing: extension -> route.
-
-    Usage::
-
-        plan = Dialplan(routes={"401": RingGroup(["202", "203"]),
-                                "501": Queue(["204", "205"]),
-                                "202": Phone("202", "Bob"), "701": Forward("202")})
-
-    The phones are the ``Phone`` routes plus every member or forward target
-    not declared as one (a plain PJSIP phone with that number); every phone
-    can call, but only the extensions in ``routes`` can be called. A
-    member must be a phone: ring groups of ring groups are not simulated.
-
-    Raises:
-        ValueError: a member or forward target is a route of another kind.
-    """
-
-    routes: Mapping[str, Route]
-
-    def __attrs_post_init__(self) -> None:
-        for exten, route in self.routes.items():
-            for target in _targets(route):
-                if target in self.routes and not isinstance(self.routes[target], Phone):
-                    raise ValueError(f"route {exten}: {target} is not a phone")
-
-    @property
-    def phones(self) -> dict[str, Phone]:
-        """Every phone, by number: the declared ones and the implied members."""
-        phones = {r.number: r for r in self.routes.values() if isinstance(r, Phone)}
-        for route in self.routes.values():
-            for target in _targets(route):
-                phones.setdefault(target, Phone(target))
-        return phones
-
-    def party(self, number: str) -> Party:
-        """The Party of a phone."""
-        return self.phones[number].party()
-
-
-def _targets(route: Route) -> tuple[str, ...]:
-    if isinstance(route, (RingGroup, Queue)):
-        return route.members
-    if isinstance(route, Forward):
-        return (route.to,)
-    return ()
-
 
 #: What can happen on a call to one phone, per dialect.
 _PHONE_FLOWS = {
@@ -467,46 +314,49 @@ _PHONE_FLOWS = {
 }
 
 
-@st.composite
-def dialplan_scenarios(draw: st.DrawFn, plan: Dialplan, dialect: str = "ami2", *,
-                       ids: Ids | None = None, busy_phones: frozenset[str] = frozenset(),
-                       avoid_known_limits: bool = False) -> Scenario:
+def dialplan_scenarios(plan: Dialplan, dialect: str = "ami2", *, ids: Ids | None = None,
+                       busy_phones: frozenset[str] = frozenset(),
+                       avoid_known_limits: bool = False) -> st.SearchStrategy[Scenario]:
     """One call through ``plan``: a phone dials an extension, something happens.
 
     A call to a Phone may be answered, refused, cancelled or transferred
-    (to another phone of the plan) or picked up (by another phone); a
+    (to another phone of the plan) or picked up (by another phone): the
+    flows that need a third phone are drawn only when one is free; a
     RingGroup rings its members (one answers or none); a Queue rings its
     members (one answers, or the caller abandons); a Forward reaches its
     phone through a Local channel. Phones in ``busy_phones`` (in another
     call) take no part.
 
     Raises:
-        hypothesis.errors.UnsatisfiedAssumption (through ``assume``) when
-        the plan has too few free phones for the drawn call.
+        ValueError: (when called, not while drawing) an unknown dialect, a
+            route the dialect does not simulate, or no call possible with
+            ``busy_phones`` in calls; the message says what the plan lacks.
     """
-    from hypothesis import assume
+    check_plan(plan, dialect)
+    if not possible_calls(plan, dialect, busy_phones):
+        raise ValueError(f"no call through this plan is possible while "
+                         f"{', '.join(sorted(busy_phones))} are busy")
+    return _dialplan_scenario(plan, dialect, ids, frozenset(busy_phones), avoid_known_limits)
 
-    free = [n for n in plan.phones if n not in busy_phones]
-    assume(len(free) >= 2)
-    caller = draw(st.sampled_from(free))
-    extens = [e for e, route in plan.routes.items()
-              if e != caller and _route_free(route, busy_phones | {caller}, dialect)]
-    assume(bool(extens))
-    exten = draw(st.sampled_from(extens))
+
+@st.composite
+def _dialplan_scenario(draw: st.DrawFn, plan: Dialplan, dialect: str, ids: Ids | None,
+                       busy: frozenset[str], avoid_known_limits: bool) -> Scenario:
+    """The draw behind ``dialplan_scenarios`` (the plan was checked)."""
+    caller, exten = draw(st.sampled_from(possible_calls(plan, dialect, busy)))
     route = plan.routes[exten]
-    others = [n for n in free if n != caller]
     ids = ids or Ids(system="pbx")
     a = plan.party(caller)
     if isinstance(route, Phone):
-        flow = draw(st.sampled_from(_PHONE_FLOWS[dialect]))
+        thirds = [n for n in plan.phones if n not in busy | {caller, exten}]
+        flows = [f for f in _PHONE_FLOWS[dialect] if FLOWS[f].parties <= 2 or
+                 _thirds(f, thirds, plan, caller, avoid_known_limits)]
+        flow = draw(st.sampled_from(flows))
         cast = [a, plan.party(exten)]
         if FLOWS[flow].parties > 2:
-            third = [n for n in others if n != exten]
-            if flow == "pickup" and avoid_known_limits:
-                # a pickup across technologies is a known tracker limit
-                third = [n for n in third if plan.phones[n].tech == plan.phones[caller].tech]
-            assume(bool(third))
-            cast.append(plan.party(draw(st.sampled_from(third))))
+            third = draw(st.sampled_from(_thirds(flow, thirds, plan, caller,
+                                                 avoid_known_limits)))
+            cast.append(plan.party(third))
     elif isinstance(route, RingGroup):
         flow = draw(st.sampled_from(["ring_group", "ring_group_no_answer"]))
         cast = [a] + [plan.party(m) for m in route.members]
@@ -524,29 +374,45 @@ def dialplan_scenarios(draw: st.DrawFn, plan: Dialplan, dialect: str = "ami2", *
     return build(flow, dialect, parties=cast, ids=ids, **options)
 
 
-def _route_free(route: Route, busy: frozenset[str] | set[str], dialect: str) -> bool:
-    if isinstance(route, Phone):
-        return route.number not in busy
-    if dialect == "ami1" and not isinstance(route, RingGroup):
-        return False  # queues and forwards are not simulated for AMI 1.x
-    targets = _targets(route)
-    if isinstance(route, Queue) and len(targets) > 2:
-        return False  # a known tracker limit: see the module docstring
-    return not set(targets) & set(busy)
+def _thirds(flow: str, free: list[str], plan: Dialplan, caller: str,
+            avoid_known_limits: bool) -> list[str]:
+    """The phones that can be a flow's third party (a pickup across
+    technologies was a tracker limit: ``avoid_known_limits`` keeps away)."""
+    if flow == "pickup" and avoid_known_limits:
+        return [n for n in free if plan.phones[n].tech == plan.phones[caller].tech]
+    return free
+
+
+def dialplan_calls(plan: Dialplan, dialect: str = "ami2", *, max_calls: int = 3,
+                   avoid_known_limits: bool = False) -> st.SearchStrategy[list[Scenario]]:
+    """One to ``max_calls`` concurrent calls through ``plan``, with disjoint phones.
+
+    Never an empty list: the first call always fits (the plan is checked
+    when this is called), later ones are drawn while phones are free.
+
+    Raises:
+        ValueError: (when called) an unknown dialect, a route the dialect
+            does not simulate (for AMI 1 pass ``plan.for_dialect('ami1')``),
+            a plan no call can be drawn from (say what it lacks), or
+            ``max_calls`` below 1.
+    """
+    check_plan(plan, dialect)
+    if max_calls < 1:
+        raise ValueError(f"max_calls={max_calls}: draw at least one call")
+    return _dialplan_calls(plan, dialect, max_calls, avoid_known_limits)
 
 
 @st.composite
-def dialplan_calls(draw: st.DrawFn, plan: Dialplan, dialect: str = "ami2", *,
-                   max_calls: int = 3, avoid_known_limits: bool = False) -> list[Scenario]:
-    """Up to ``max_calls`` concurrent calls through ``plan``, with disjoint phones."""
+def _dialplan_calls(draw: st.DrawFn, plan: Dialplan, dialect: str, max_calls: int,
+                    avoid_known_limits: bool) -> list[Scenario]:
     ids = Ids(system="pbx", seq=draw(st.integers(0, 1000)))
     busy: set[str] = set()
     calls = []
     for _ in range(draw(st.integers(min_value=1, max_value=max_calls))):
-        if len([n for n in plan.phones if n not in busy]) < 3:
+        if not possible_calls(plan, dialect, busy):
             break
-        scenario = draw(dialplan_scenarios(plan, dialect, ids=ids, busy_phones=frozenset(busy),
-                                           avoid_known_limits=avoid_known_limits))
+        scenario = draw(_dialplan_scenario(plan, dialect, ids, frozenset(busy),
+                                           avoid_known_limits))
         busy.update(scenario.numbers)
         calls.append(scenario)
     return calls

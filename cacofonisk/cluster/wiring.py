@@ -1,0 +1,155 @@
+"""``cacofonisk listen --cluster``: the command-line side of cluster mode.
+
+Why a module of its own: listen.py stays the single-process listener; this
+adds the cluster options to its parser and runs a ClusterWorker in place of
+an AmiRunner when ``--cluster`` is given. Only the standard library is
+imported at module level, so building the parser never needs nats-py.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from ..calls import CallEvent
+from ..errors import ConfigurationError
+from ..reporters.base import deliver
+
+log = logging.getLogger(__name__)
+
+#: The lease bucket's name unless --cluster-bucket says otherwise.
+DEFAULT_BUCKET = "cacofonisk"
+
+
+def add_arguments(parser: argparse.ArgumentParser, worker: bool = True) -> None:
+    """The cluster options of ``listen``; only the connection ones (``worker``
+    False) for ``cluster status``."""
+    group = parser.add_argument_group("cluster mode (extra 'nats')")
+    group.add_argument("--cluster", metavar="URLS",
+                       help="share the servers with other workers through NATS JetStream "
+                            "at nats://HOST:PORT[,nats://...]; each server is followed by "
+                            "one worker at a time")
+    group.add_argument("--cluster-bucket", default=DEFAULT_BUCKET, metavar="NAME",
+                       help=f"key-value bucket of the leases (default {DEFAULT_BUCKET!r}; "
+                            "one per cluster)")
+    if worker:
+        group.add_argument("--lease-ttl", type=float, default=10.0, metavar="SECONDS",
+                           help="lease time-to-live: a dead worker's servers are taken "
+                                "over after about 1.25 x this (default 10; the same on "
+                                "every worker)")
+        group.add_argument("--cluster-replicas", type=int, default=1, metavar="N",
+                           help="JetStream replicas of the buckets (3 on a 3-node NATS)")
+        group.add_argument("--worker-id", default="", metavar="NAME",
+                           help="this worker's name in `cluster status` "
+                                "(default HOSTNAME-PID)")
+
+
+def settings_from(args: argparse.Namespace) -> Any:
+    """ClusterSettings from the parsed options.
+
+    Raises:
+        ConfigurationError: a bad URL list, TTL or replica count.
+    """
+    from .worker import ClusterSettings
+
+    urls = tuple(u.strip() for u in str(args.cluster).split(",") if u.strip())
+    return ClusterSettings(urls=urls, bucket=args.cluster_bucket,
+                           lease_ttl=float(getattr(args, "lease_ttl", 10.0)),
+                           replicas=int(getattr(args, "cluster_replicas", 1)),
+                           worker_id=str(getattr(args, "worker_id", "") or ""))
+
+
+class ClusterOutput:
+    """Where a worker's followers hand their records: the listen output and,
+    with ``--publish``, the NatsPublisher.
+
+    Each record comes with its origin: ``worker`` (who follows the server)
+    and ``lease`` (the fencing token: the revision that claimed the lease,
+    larger for every later claim). ``--format jsonl`` lines carry both, and
+    ``published`` (wall time); published messages carry them as the headers
+    ``Cacofonisk-Worker`` and ``Cacofonisk-Lease``, so a reader of the
+    stream can check that no two workers published for one server at once
+    (the token never goes down in stream order).
+    """
+
+    def __init__(self, out: Any, stamp_lines: bool, publisher: Any = None) -> None:
+        self.out = out
+        self.stamp_lines = stamp_lines
+        self.publisher = publisher
+
+    def on_cluster_event(self, record: CallEvent, origin: Mapping[str, Any]) -> None:
+        if self.stamp_lines:
+            line = {**record.as_dict(), **origin, "published": time.time()}
+            self.out._write(json.dumps(line, sort_keys=True, default=str))
+        else:
+            deliver(self.out, record)
+        if self.publisher is not None and record.event_id:
+            message = self.publisher.scheme.record_message(record)
+            headers = {**message.headers, "Cacofonisk-Worker": str(origin["worker"]),
+                       "Cacofonisk-Lease": str(origin["lease"])}
+            self.publisher.submit(attrs.evolve(message, headers=headers))
+
+    def close(self) -> None:
+        """At the end of the worker: flush the output, send what waits."""
+        for part in (self.out, self.publisher):
+            if part is not None:
+                try:
+                    part.close()
+                except Exception:
+                    log.exception("closing %r failed", part)
+
+
+def run_cluster(args: argparse.Namespace, hosts: Sequence[Mapping[str, Any]],
+                options: dict[str, Any], out: Any) -> int:
+    """Run one worker until SIGINT/SIGTERM; then hand every server over.
+
+    Args:
+        out: listen's stdout reporter (text or JSON lines).
+    """
+    from ..commands import publish_options
+    from .worker import ClusterWorker
+
+    if getattr(args, "record", None):
+        raise ConfigurationError("--record is not available with --cluster (each worker "
+                                 "sees only some servers); use --format jsonl")
+    if getattr(args, "publish_raw", False):
+        raise ConfigurationError("--publish-raw is not available with --cluster yet; "
+                                 "publish the records with --publish")
+    settings = settings_from(args)
+    publisher = None
+    if getattr(args, "publish", None):
+        wired, _ = publish_options.wire(args, out, options)
+        publisher = wired.reporters[-1]
+    output = ClusterOutput(out, getattr(args, "format", "text") == "jsonl", publisher)
+    worker = ClusterWorker(settings, hosts, output, options)
+    if hasattr(out, "on_broken_pipe"):
+        out.on_broken_pipe = worker.stop
+    try:
+        asyncio.run(_until_signal(worker))
+    finally:
+        output.close()
+    return 0
+
+
+async def _until_signal(worker: Any) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, worker.stop)
+        except (NotImplementedError, RuntimeError, ValueError):
+            continue
+    try:
+        await worker.run()
+    finally:
+        sys.stdout.flush()
+
+
+__all__ = ["ClusterOutput", "add_arguments", "run_cluster", "settings_from"]

@@ -1,0 +1,138 @@
+"""Cluster mode on real processes: a 3-node NATS JetStream cluster, the AMI
+farm playing six servers, and workers that are killed, stopped and cut off.
+
+The story (lease TTL 3 s):
+
+1. workers w1, w2, w3 start (w3 reaches NATS through a TCP proxy we control);
+   every server gets followed, two per worker;
+2. w1 is killed with SIGKILL at a random moment: its servers are followed
+   again within the TTL plus resync time;
+3. w4 joins and gets two servers (re-spread); then w2 gets SIGTERM: it hands its servers over at once
+   (sooner than a lease could lapse) and exits 0;
+4. w3's NATS connection is cut while it stays connected to Asterisk: it
+   fences itself, w4 takes its servers over; the proxy is restored and w3
+   rejoins;
+5. when every log is played, the records of all workers together (their
+   stamped JSON lines, and what JetStream stored from their publishers) must hold,
+   per call after de-duplication by event id, exactly one hangup and never
+   a second ring or answer; and in publish order no server ever gets a
+   record from an older lease after one from a newer lease (no two workers
+   published for one server at once).
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from cacofonisk.testing.nats_cluster import NatsCluster, TcpProxy, nats_server_binary
+
+from cluster_harness import (Farm, Worker, overlapping_publishers, per_call, stream_records,
+                             wait_followed)
+
+pytestmark = pytest.mark.skipif(
+    nats_server_binary() is None,
+    reason="nats-server is not installed: run scripts/install-system-deps.sh "
+           "(Debian package nats-server) to run the cluster tests")
+
+TTL = 3.0
+#: connect + login + CoreShowChannels + barrier, plus one round to report it
+RESYNC = 3.0
+
+
+async def test_failover_kill_sigterm_and_cut_lose_no_call_and_never_overlap(
+        tmp_path: Path) -> None:
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    print(f"random seed {seed}")
+    nats = NatsCluster(tmp_path / "nats", 3)
+    nats.start()
+    proxy = TcpProxy(nats.ports[2])
+    workers: dict[str, Worker] = {}
+    farm: Farm | None = None
+    figures: dict[str, float] = {}
+    try:
+        await asyncio.to_thread(nats.wait_ready, 3)
+        proxy.start()
+        farm = Farm(tmp_path, servers=6, calls=48, in_flight=8, rate=30.0)
+        url = nats.urls[0]
+
+        def start(name: str, via: str) -> None:
+            workers[name] = Worker(tmp_path, name, via, farm.config, TTL, 3)
+
+        start("w1", nats.urls[0])
+        start("w2", nats.urls[1])
+        start("w3", f"nats://127.0.0.1:{proxy.port}")
+        figures["start"] = await wait_followed(url, TTL, farm.names, workers, time.time(), 20,
+                                              balanced=True)
+
+        await asyncio.sleep(rng.uniform(0.3, 2.0))
+        killed = time.time()
+        workers["w1"].kill()
+        figures["kill -9"] = await wait_followed(url, TTL, farm.names, {"w2", "w3"}, killed,
+                                                 TTL + RESYNC)
+
+        joined = time.time()
+        start("w4", nats.urls[1])
+        figures["join, re-spread"] = await wait_followed(url, TTL, farm.names,
+                                                         {"w2", "w3", "w4"}, joined, 20,
+                                                         balanced=True)
+        await asyncio.sleep(rng.uniform(0.2, 1.0))
+        stopped = time.time()
+        assert await asyncio.to_thread(workers["w2"].terminate) == 0
+        figures["SIGTERM"] = await wait_followed(url, TTL, farm.names, {"w3", "w4"},
+                                                 stopped, TTL + RESYNC)
+
+        await asyncio.sleep(rng.uniform(0.5, 1.5))
+        cut = time.time()
+        proxy.cut()
+        figures["cut"] = await wait_followed(url, TTL, farm.names, {"w4"}, cut, TTL + RESYNC)
+        proxy.restore()
+
+        deadline = time.time() + 40
+        while farm.poll_finished() != set(farm.names) and time.time() < deadline:
+            await asyncio.sleep(0.2)
+        assert farm.finished == set(farm.names), "the farm did not finish its logs"
+        await asyncio.sleep(1.0)  # the last records of the logs
+        for name in ("w3", "w4"):  # their publishers send what waits, then exit
+            assert await asyncio.to_thread(workers[name].terminate) == 0
+        stored = await stream_records(url)
+    finally:
+        for worker in workers.values():
+            if worker.proc.poll() is None:
+                await asyncio.to_thread(worker.terminate)
+        if farm is not None:
+            farm.stop()
+        proxy.stop()
+        nats.stop()
+    print("figures (s):", {k: round(v, 2) for k, v in figures.items()})
+
+    # SIGTERM hands over at once: not after a lease has lapsed
+    assert figures["SIGTERM"] < TTL
+    # the cut worker fenced itself and said so
+    assert "stopped following it" in workers["w3"].err.read_text()
+
+    records = [r for w in workers.values() for r in w.records()]
+    calls = per_call(records)
+    assert len(calls) > 100
+    wrong = {f"{s} {c}": dict(n) for (s, c), n in calls.items()
+             if n["on_hangup"] != 1 or n["on_b_dial"] > 1 or n["on_up"] > 1}
+    assert not wrong, f"calls with a missing/second hangup or a second ring/answer: {wrong}"
+    assert overlapping_publishers(records) == []
+    ended_away = [r for r in records if r["event"] == "on_hangup"
+                  and "disconnected" in str(r.get("hangup_by"))]
+    print(f"{len(calls)} calls, {len(ended_away)} ended while disconnected")
+    assert ended_away, "no call ended during a gap: the gaps did not test the checkpoint"
+    assert {r["worker"] for r in records} == {"w1", "w2", "w3", "w4"}
+
+    # the same holds for what JetStream stored (de-duplicated by Nats-Msg-Id)
+    stored_calls = per_call(stored)
+    assert set(stored_calls) == set(calls)
+    wrong = {f"{s} {c}": dict(n) for (s, c), n in stored_calls.items()
+             if n["on_hangup"] != 1 or n["on_b_dial"] > 1 or n["on_up"] > 1}
+    assert not wrong, f"stored calls with a missing/second hangup or ring/answer: {wrong}"
+    assert {r["worker"] for r in stored} == {"w1", "w2", "w3", "w4"}
+    print("stream order, lease going down:", overlapping_publishers(stored))
