@@ -290,6 +290,16 @@ class FullyBooted(AmiEvent):
 
 @_register
 @attrs.frozen(slots=True, kw_only=True)
+class Shutdown(AmiEvent):
+    """Asterisk is shutting down: ``Event: Shutdown, Shutdown: Cleanly, Restart: True``."""
+
+    EVENT = "Shutdown"
+    shutdown: str = ami("Shutdown", default="")
+    restart: str = ami("Restart", default="")
+
+
+@_register
+@attrs.frozen(slots=True, kw_only=True)
 class Newchannel(AmiEvent):
     """A channel was created.
 

@@ -1,18 +1,28 @@
 """ChannelManager: the error boundary between AMI events and reporter hooks.
 
-For each AMI event: ``reporter.trace_ami(event)``; detect the dialect;
-skip the event by name if no rule of that dialect uses it; parse it into
-a record (the record type's ``from_ami``); let the dialect's handler
-apply it to the tracker; then drain the
-tracker's trace messages and call events to the reporter; finally
-``reporter.on_event(event)``.
+For each AMI event (once the dialect is known; until then events wait,
+see "Dialect" below): ``reporter.trace_ami(event)``; skip the event by
+name if no rule of that dialect uses it; parse it into a record (the
+record type's ``from_ami``); let the dialect's handler apply it to the
+tracker; then drain the tracker's trace messages and call events to the
+reporter (``hook_delivery.py``); finally ``reporter.on_event(event)``.
 
 Nothing raises out of ``on_event``: a ``CacofoniskError`` (malformed
 event, unknown channel ...) becomes a ``trace_msg`` and a log warning and
 the event is dropped; any other exception is a bug, logged with its
 traceback and re-raised only with ``strict=True`` (tests). A reporter hook
-that raises is logged and reported, and the remaining hooks still run.
+that raises is logged and reported, and the remaining hooks still run;
+with ``strict=True`` the first hook exception is then re-raised, unchanged,
+once the event is fully applied and every hook of it ran (so a test with a
+broken reporter fails, and the manager stays consistent).
 Under panoramisk an exception here would drop the AMI connection.
+
+Dialect: given (``dialect=``), declared by the server (``declare_dialect``,
+which runners call at login), or decided from well-formed evidence
+(``dialects/evidence.py``: the first channel whose events agree on a
+dialect). Until then events are held back, in order, and applied once it
+is known; ``flush()``, ``resync()`` or ``HOLD_LIMIT`` waiting events apply
+them with the best guess (AMI 1 rules, as before, when nothing tells).
 """
 from __future__ import annotations
 
@@ -25,17 +35,23 @@ from ._mypyc import mypyc_attr
 from .dialects.ami1 import Ami1Rules
 from .dialects.ami2 import Ami2Rules
 from .dialects.common import Rules
-from .errors import CacofoniskError, ChannelGone, UnknownDialect
+from .dialects.evidence import DialectEvidence
+from .errors import (CacofoniskError, ChannelGone, ConfigurationError, MalformedEvent,
+                     UnknownDialect)
 from .fsm.call import Call
 from .fsm.channel import Channel
+from .hook_delivery import HookDelivery, overridden
 from .resync import RESYNC_EVENTS, ResyncCollector, ResyncLists, resync_tracker
 from .snapshot import CallSnapshot
-from .reporters.base import BaseReporter, deliver
-from .tracker import Tracker
+from .tracker import MAX_CHANNEL_AGE, MAX_CHANNELS, Tracker
 
 log = logging.getLogger(__name__)
 
 _DIALECTS: dict[str, type[Rules]] = {"ami1": Ami1Rules, "ami2": Ami2Rules}
+
+#: Events held back, at most, while the dialect is unknown; then they are
+#: applied with the best guess (a stream that never tells must not wait).
+HOLD_LIMIT = 256
 
 
 def _interesting(*rule_types: type[Rules]) -> frozenset[str]:
@@ -51,34 +67,56 @@ _PARSERS = {name: ami.RECORD_TYPES[name].from_ami for name in _interesting(Ami1R
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class ChannelManager:
+class ChannelManager(HookDelivery):
     """Follows the channels and calls of ONE Asterisk server.
 
     Args:
         reporter: receives trace messages, call-event hooks and the raw
             events (see ``cacofonisk.reporters.BaseReporter``).
         server: a name for the server, copied onto every call event.
-        strict: re-raise unexpected exceptions (bugs) instead of only
-            logging them. For tests.
-        dialect: 'ami1' or 'ami2' to force a dialect; by default it is
-            detected from the events themselves (``Linkedid`` headers and
-            event types that exist in only one dialect).
+        strict: re-raise unexpected exceptions (bugs), and exceptions of
+            the reporter's own hooks, instead of only logging them. For
+            tests: a hook's exception is re-raised once every hook of the
+            event ran.
+        dialect: 'ami1' or 'ami2' to force a dialect; by default the
+            server declares it (``declare_dialect``) or it is decided from
+            well-formed events (``Linkedid`` headers and event types that
+            exist in only one dialect, confirmed by a second event about
+            the same channel); events wait until then.
+        max_channel_age: seconds (by AMI Timestamps) after which a channel
+            is taken for one whose Hangup was lost, and dropped with an
+            honest on_hangup; None: never. Default: a day.
+        max_channels: more channels held than this: the oldest is dropped
+            the same way; None: no bound. Default: 50,000.
     """
 
     #: Every AMI event name some rule or the resync consumes; others may be skipped.
     INTERESTING_EVENTS: ClassVar[frozenset[str]] = frozenset(_PARSERS) | RESYNC_EVENTS
 
     def __init__(self, reporter: Any, *, server: str = "", strict: bool = False,
-                 dialect: str | None = None) -> None:
+                 dialect: str | None = None, max_channel_age: float | None = MAX_CHANNEL_AGE,
+                 max_channels: int | None = MAX_CHANNELS) -> None:
         if dialect is not None and dialect not in _DIALECTS:
             raise UnknownDialect(dialect, tuple(sorted(_DIALECTS)))
+        if max_channels is not None and max_channels < 1:
+            raise ConfigurationError(f"max_channels must be at least 1 (or None: no bound), "
+                                     f"not {max_channels!r}")
+        if max_channel_age is not None and not max_channel_age > 0:
+            raise ConfigurationError(f"max_channel_age must be a number of seconds above 0 "
+                                     f"(or None: no bound), not {max_channel_age!r}")
         self._reporter = reporter
         self.server = server
         self.strict = strict
-        self._tracker = Tracker(server)
-        self._forced = dialect is not None
+        self._tracker = Tracker(server, max_channel_age=max_channel_age,
+                                max_channels=max_channels)
+        #: strict: the first exception a reporter hook raised, re-raised at the end.
+        self._hook_error: Exception | None = None
         self._dialect = dialect or "ami1"
-        self._detected = self._forced
+        self._detected = dialect is not None
+        #: While the dialect is unknown: the events held back, and what they said.
+        self._pending: list[Mapping[str, Any]] = []
+        self._evidence = DialectEvidence()
+        self._releasing = False
         self._rules: Rules = _DIALECTS[self._dialect](self._tracker)
         #: event name -> (parser, handler, (header, value) that means "ignore")
         self._steps: dict[str, tuple[Any, Any, tuple[str, str] | None]] = {}
@@ -88,8 +126,8 @@ class ChannelManager:
         # BaseReporter's no-op trace_ami/on_event are not called: two calls
         # saved per event. A hook set on the instance later is still seen.
         self._reporter_attrs: dict[str, Any] = getattr(reporter, "__dict__", {})
-        self._calls_trace_ami = _overridden(reporter, "trace_ami")
-        self._calls_on_event = _overridden(reporter, "on_event")
+        self._calls_trace_ami = overridden(reporter, "trace_ami")
+        self._calls_on_event = overridden(reporter, "on_event")
 
     def __repr__(self) -> str:
         return (f"<ChannelManager server={self.server!r} dialect={self.dialect} "
@@ -99,7 +137,7 @@ class ChannelManager:
 
     @property
     def dialect(self) -> str:
-        """'ami1' or 'ami2' once known ('unknown' before the first telling event)."""
+        """'ami1' or 'ami2' once known ('unknown' until declared or confirmed by the events)."""
         return self._dialect if self._detected else "unknown"
 
     @property
@@ -129,9 +167,9 @@ class ChannelManager:
         return self._tracker.snapshot()
 
     def is_idle(self) -> bool:
-        """No channel, call or bridge is held: nothing leaks."""
+        """No channel, call or bridge is held, nor an event waiting for the dialect."""
         tracker = self._tracker
-        return not (len(tracker.channels) or len(tracker.calls) or len(tracker.bridges))
+        return not (self._pending or len(tracker.channels) or len(tracker.calls) or len(tracker.bridges))
 
     # -- input ---------------------------------------------------------------
 
@@ -142,7 +180,10 @@ class ChannelManager:
         it can: one table lookup tells whether the current dialect has a
         rule for the event (and whether the event is one the dialect
         ignores, ``Rules.IGNORE_WHEN``); only then is it parsed into its record.
+        Until the dialect is known, events are held back (``_hold``).
         """
+        if not self._detected and not self._releasing and self._held_back(event):
+            return
         if self._calls_trace_ami or "trace_ami" in self._reporter_attrs:
             try:
                 self._reporter.trace_ami(event)
@@ -159,8 +200,6 @@ class ChannelManager:
             if name in RESYNC_EVENTS and self._take_resync_input(name, event):
                 step = None  # a list answer or a barrier: never a call event
             else:
-                if not self._detected and name in _PARSERS:
-                    self._detect(name, event)
                 step = self._steps.get(name)
             if step is not None and (step[2] is None or event.get(step[2][0]) != step[2][1]):
                 record = step[0](event)
@@ -172,9 +211,12 @@ class ChannelManager:
             log.debug("%s", err)  # Asterisk's normal late updates: not worth a trace
         except CacofoniskError as err:
             log.warning("%s", err)
+            tracker.counters["malformed_events" if isinstance(err, MalformedEvent)
+                             else "unplaced_events"] += 1
             tracker.trace(str(err))
         except Exception as err:  # a bug: report it, keep the connection alive
             log.exception("bug while applying %s event", _name_of(event))
+            tracker.counters["internal_errors"] += 1
             tracker.trace(f"internal error on {_name_of(event)} event: {err!r}")
             if self.strict:
                 self._drain()
@@ -182,7 +224,9 @@ class ChannelManager:
         if tracker.traces or tracker.outbox:
             self._drain()
         if self._calls_on_event or "on_event" in self._reporter_attrs:
-            self._call(self._reporter.on_event, event)
+            self._call("on_event", self._reporter.on_event, event)
+        if self._hook_error is not None:
+            self._raise_hook_error()
 
     def _bind_rules(self) -> None:
         """Index the current dialect's handlers by event name, with their parsers."""
@@ -193,17 +237,64 @@ class ChannelManager:
                        for record_type, handler in rules.handlers.items()}
         self._held = rules.held
 
-    def _detect(self, name: str, event: Mapping[str, Any]) -> None:
-        if self._detected:
-            return
-        if name in ami.AMI2_ONLY or "Linkedid" in event:
-            dialect = "ami2"
-        elif name in ami.AMI1_ONLY:
-            dialect = "ami1"
-        else:
-            return
-        self._use_dialect(dialect)
-        log.info("server %r speaks %s", self.server, dialect)
+    def _held_back(self, event: Mapping[str, Any]) -> bool:
+        """While the dialect is unknown: keep back an event a dialect would apply its own way.
+
+        The event is parsed here to learn what it says about its channel
+        (``DialectEvidence``). A channel's story (from its Newchannel on)
+        waits, and so does everything after it, to keep the stream's
+        order; the events are applied, each with its trace_ami and
+        on_event, once the dialect is known. Garbage, malformed events and
+        events about no channel of a story apply at once (no dialect
+        would keep anything of them).
+
+        Returns:
+            True if the event was taken (held, or applied with the rest).
+        """
+        try:
+            parser = _PARSERS.get(_name_of(event))
+            record = parser(event) if parser is not None else None
+        except Exception:  # noqa: BLE001 - malformed: no evidence; reported when applied
+            record = None
+        evidence = self._evidence
+        if not self._pending and (record is None or not evidence.concerns(record)):
+            if record is not None and record.EVENT not in self._steps:
+                self._tracker.trace(f"{record.EVENT} event about a channel we never saw, while "
+                                    f"the AMI dialect is not known yet: ignored")
+            return False
+        self._pending.append(event)
+        decided = evidence.observe(record, event) if record is not None else None
+        if decided is not None:
+            log.info("server %r speaks %s (from its events)", self.server, decided)
+            self._use_dialect(decided)
+            self._release()
+        elif len(self._pending) >= HOLD_LIMIT:
+            self._settle()
+        return True
+
+    def _settle(self) -> None:
+        """Apply the held events now, with the best guess of the dialect (or AMI 1 rules)."""
+        guess = self._evidence.best_guess()
+        if guess is not None and not self._detected:
+            log.info("server %r: guessing %s from unconfirmed events", self.server, guess)
+            self._use_dialect(guess)
+        self._release()
+
+    def _release(self) -> None:
+        """Apply the held events, in order, as if they came now."""
+        pending, self._pending = self._pending, []
+        self._releasing = True
+        first: Exception | None = None
+        try:
+            for event in pending:
+                try:
+                    self.on_event(event)
+                except Exception as err:  # strict only: apply the rest, then re-raise
+                    first = first or err
+        finally:
+            self._releasing = False
+        if first is not None:
+            raise first
 
     def declare_dialect(self, name: str) -> None:
         """The server said which AMI it speaks: use that dialect from now on.
@@ -223,9 +314,10 @@ class ChannelManager:
         """
         if name not in _DIALECTS:
             raise UnknownDialect(name, tuple(sorted(_DIALECTS)))
-        self._forced = True
         self._use_dialect(name)
         log.info("server %r declared %s", self.server, name)
+        if self._pending:
+            self._release()
 
     def _use_dialect(self, name: str) -> None:
         """Switch to dialect ``name`` (reporting what the old rules held back)."""
@@ -233,7 +325,7 @@ class ChannelManager:
         if name == self._dialect and self._rules.NAME == name:
             return
         if self._held:
-            self.flush()
+            self._flush_rules()
         self._dialect = name
         # The old rules' handler table holds their bound methods, which hold
         # the rules: a reference cycle. Emptying it lets them go at once.
@@ -249,10 +341,20 @@ class ChannelManager:
         that call shows the end. Runners call this when the stream has
         been quiet for a moment (AmiRunner) or has ended (FileRunner), so
         a quiet server does not delay an on_b_dial. The clock stays out of
-        the core: this is an explicit input.
+        the core: this is an explicit input. Events held back while the
+        dialect is unknown are applied first, with the best guess.
         """
+        if self._pending:
+            self._settle()
+        self._flush_rules()
+        if self._hook_error is not None:
+            self._raise_hook_error()
+
+    def _flush_rules(self) -> None:
+        """Report what the rules hold back for a dial burst; apply the channel bounds."""
         try:
             self._rules.flush()
+            self._tracker.bound_channels()
         except Exception as err:
             log.exception("bug while flushing")
             self._tracker.trace(f"internal error while flushing: {err!r}")
@@ -296,9 +398,14 @@ class ChannelManager:
         is repeated; channels still there are marked ``resumed``.
         """
         self._resync(list(channels), None)
+        if self._hook_error is not None:
+            self._raise_hook_error()
 
     def _resync(self, channels: Iterable[Mapping[str, Any]], lists: ResyncLists | None) -> None:
-        self.flush()  # a ring held back for its dial burst came before the gap
+        """Apply a resync (held-back events and rings first); hook errors wait for the caller."""
+        if self._pending:
+            self._settle()
+        self._flush_rules()  # a ring held back for its dial burst came before the gap
         try:
             resync_tracker(self._tracker, list(channels), lists)
         except CacofoniskError as err:
@@ -311,54 +418,73 @@ class ChannelManager:
                 raise
         self._drain()
 
-    # -- output ----------------------------------------------------------------
+    def server_restarted(self) -> None:
+        """Asterisk restarted: end every call from before it, honestly.
 
-    def _drain(self) -> None:
-        tracker = self._tracker
-        while tracker.traces or tracker.outbox:
-            traces, tracker.traces = tracker.traces, []
-            for msg in traces:
-                self._safe_hook("trace_msg", msg)
-            outbox, tracker.outbox = tracker.outbox, []
-            reporter = self._reporter
-            for _call, record in outbox:
-                try:
-                    deliver(reporter, record)
-                except Exception:
-                    log.exception("reporter raised on %s", record.HOOK)
-                    self._safe_hook("trace_msg", f"reporter raised on {record.HOOK}; see the log")
-
-    def _safe_hook(self, hook: str, *args: Any) -> None:
-        method = getattr(self._reporter, hook, None)
-        if method is not None:
-            self._call(method, *args)
-
-    def _call(self, method: Any, *args: Any) -> None:
+        Channel names start again from 0 after a restart, so a call kept
+        from before would meet a new channel that reuses its name. Each
+        call in flight ends with on_hangup (``hangup_by`` 'unknown:
+        Asterisk restarted'), and channels, calls and bridges are freed.
+        The manager does this itself on a FullyBooted that follows a
+        Shutdown in the stream (a FullyBooted alone only marks a login);
+        a runner calls it when it learns of a restart some other way
+        (e.g. Asterisk's uptime went back at a reconnect).
+        """
+        if self._pending:
+            self._settle()
+        self._flush_rules()
         try:
-            method(*args)
-        except Exception:  # noqa: BLE001 - logged by _hook_raised; a reporter bug must not stop us
-            self._hook_raised(getattr(method, "__name__", repr(method)))
+            self._tracker.server_restarted()
+        except Exception as err:
+            log.exception("bug while ending the calls of a restarted server")
+            self._tracker.counters["internal_errors"] += 1
+            self._tracker.trace(f"internal error after a restart: {err!r}")
+            if self.strict:
+                self._drain()
+                raise
+        self._tracker.trace("Asterisk restarted: the calls from before it ended")
+        self._drain()
+        if self._hook_error is not None:
+            self._raise_hook_error()
 
-    def _hook_raised(self, hook: str) -> None:
-        """Log the reporter hook that just raised; say so through trace_msg (unless it was that)."""
-        log.exception("reporter hook %s raised", hook)
-        if hook != "trace_msg":
-            self._safe_hook("trace_msg", f"reporter hook {hook} raised; see the log")
+    def drop_channel(self, uniqueid: str, why: str) -> bool:
+        """Drop a channel Asterisk no longer has though its Hangup never came.
 
+        Its call, if it is a caller's, ends with an honest on_hangup
+        (``hangup_by`` ``'unknown: ' + why``); see ``Tracker.drop_channel``.
+        Counted in ``health_counters()['stale_channels_dropped']``.
 
-_BASE_NO_OPS = {BaseReporter.trace_ami, BaseReporter.on_event}
+        Args:
+            uniqueid: the channel's Uniqueid.
+            why: what showed it is gone (e.g. 'not listed by CoreShowChannels').
 
+        Returns:
+            False if no such channel is held.
+        """
+        channel = self._tracker.channels.get(uniqueid)
+        if channel is None:
+            return False
+        self._tracker.drop_channel(channel, why)
+        self._drain()
+        if self._hook_error is not None:
+            self._raise_hook_error()
+        return True
 
-def _overridden(reporter: Any, hook: str) -> bool:
-    """Whether the reporter has its own ``hook`` (not BaseReporter's no-op).
+    def health_counters(self) -> dict[str, int]:
+        """What the manager dropped or refused so far (a new dict; runners add it to health()).
 
-    A duck-typed reporter may provide hooks through ``__getattr__``.
-    """
-    method = getattr(type(reporter), hook, None)
-    if method is None:
-        return getattr(reporter, hook, None) is not None
-    return method not in _BASE_NO_OPS
-
+        Keys: ``stale_channels_dropped`` (channels whose Hangup was lost,
+        dropped: name reused, too old, too many, restart, drop_channel),
+        ``restarts_seen``, ``malformed_events`` (missing or bad headers),
+        ``unplaced_events`` (about channels or bridges never seen, steps a
+        machine refuses), ``hook_errors`` (reporter hooks that raised),
+        ``internal_errors`` (bugs), ``held_events`` (waiting for the
+        dialect to be known), ``channels``, ``calls`` and ``bridges`` held.
+        """
+        tracker = self._tracker
+        return {**tracker.counters, "held_events": len(self._pending),
+                "channels": len(tracker.channels), "calls": len(tracker.calls),
+                "bridges": len(tracker.bridges)}
 
 def _name_of(event: Mapping[str, Any]) -> str:
     try:

@@ -22,7 +22,7 @@ RECENTLY_GONE = 4096
 class ChannelRegistry:
     """Channels by Uniqueid and by current name, and the last hung-up Uniqueids."""
 
-    __slots__ = ("_by_id", "_by_name", "_gone", "get", "get_by_name")
+    __slots__ = ("_by_id", "_by_name", "_gone", "get", "get_by_name", "count")
 
     def __init__(self) -> None:
         self._by_id: dict[str, Channel] = {}
@@ -33,6 +33,8 @@ class ChannelRegistry:
         self.get: Callable[[str], Channel | None] = self._by_id.get
         #: The channel that now has this name, or None (the dict's ``get``).
         self.get_by_name: Callable[[str], Channel | None] = self._by_name.get
+        #: How many channels are held (the dict's ``__len__``: no Python frame).
+        self.count: Callable[[], int] = self._by_id.__len__
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -98,10 +100,20 @@ class ChannelRegistry:
             # keep the newest; amortised O(1) per channel, with plain dict stores
             self._gone = dict.fromkeys(list(gone)[-RECENTLY_GONE:])
 
+    def oldest(self) -> Channel | None:
+        """The channel registered first (dicts keep insertion order), or None."""
+        for channel in self._by_id.values():
+            return channel
+        return None
+
     def clear(self) -> None:
         """Forget every channel."""
         self._by_id.clear()
         self._by_name.clear()
+
+    def forget_gone(self) -> None:
+        """Forget the recently hung-up ids and names too (a restarted server reuses names)."""
+        self._gone.clear()
 
 
 class BridgeRegistry:

@@ -9,10 +9,19 @@ reporter only after the AMI event has been fully applied.
 
 No I/O, no clock: the timestamp of the AMI event being applied is set by
 the manager and copied onto every record.
+
+Channels whose Hangup was lost are dropped honestly (``drop_channel``):
+when a new channel takes their name, when they grow older than
+``max_channel_age`` or more than ``max_channels`` are held, when Asterisk
+restarted (``server_restarted``), or when a runner says so
+(``ChannelManager.drop_channel``). (``resync.py`` ends the channels a
+resync does not list with its own code.)
+``counters`` counts what was dropped or refused (``ChannelManager.health_counters``).
 """
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +43,17 @@ log = logging.getLogger(__name__)
 
 _CHANNEL_TABLE = CHANNEL_MACHINE.table
 
+#: Default bounds on channels whose Hangup never came (see ``Tracker``).
+MAX_CHANNEL_AGE = 24 * 3600.0
+MAX_CHANNELS = 50_000
+#: The age bound is checked every this many Newchannels (and at each flush):
+#: a look at the oldest channel costs more than the check of the count.
+AGE_CHECK_EVERY = 64
+
+#: The counters ``Tracker.counters`` starts with (all 0).
+COUNTERS = ("stale_channels_dropped", "restarts_seen", "malformed_events",
+            "unplaced_events", "hook_errors", "internal_errors")
+
 
 class Tracker:
     """Channels, bridges and calls of one Asterisk server.
@@ -46,9 +66,23 @@ class Tracker:
         timestamp: AMI Timestamp of the event being applied.
         sequence: call events reported so far (a count; not part of ids).
         event_ids: makes each record's stable ``event_id`` (event_ids.py).
+        max_channel_age: a channel older than this (seconds, by the AMI
+            Timestamps) is taken for one whose Hangup was lost and dropped;
+            None: no age bound (and none without ``timestampevents``).
+            Checked every ``AGE_CHECK_EVERY`` Newchannels and at each flush.
+        max_channels: more channels than this: the oldest is dropped (at
+            the Newchannel that makes one too many); None: no bound.
+        channel_limit: ``max_channels`` as a number (sys.maxsize for None),
+            for the one comparison each Newchannel makes.
+        age_check_in: Newchannels left until the next age check.
+        shutdown_seen: Asterisk sent Shutdown; the next FullyBooted means
+            it restarted.
+        counters: how many channels were dropped, restarts seen, events
+            refused and hooks that raised (``COUNTERS``).
     """
 
-    def __init__(self, server: str = "") -> None:
+    def __init__(self, server: str = "", *, max_channel_age: float | None = MAX_CHANNEL_AGE,
+                 max_channels: int | None = MAX_CHANNELS) -> None:
         self.server = server
         self.channels = ChannelRegistry()
         self.bridges = BridgeRegistry()
@@ -58,6 +92,12 @@ class Tracker:
         self.timestamp: float | None = None
         self.sequence = 0
         self.event_ids = EventIds()
+        self.max_channel_age = max_channel_age
+        self.max_channels = max_channels
+        self.channel_limit = max_channels if max_channels is not None else sys.maxsize
+        self.age_check_in = AGE_CHECK_EVERY
+        self.shutdown_seen = False
+        self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
 
     # -- diagnostics ------------------------------------------------------
 
@@ -121,6 +161,74 @@ class Tracker:
             self.calls.clear()
             self.bridges.clear()
             self.trace("(no channels left)")
+
+    # -- channels whose end we never saw --------------------------------------
+
+    def drop_channel(self, channel: Channel, why: str) -> None:
+        """A channel Asterisk no longer has, though its Hangup never came: end it honestly.
+
+        If it is a caller whose call was not reported over, its call ends
+        with on_hangup: reason 'completed' if it was answered, else
+        'failed'; cause unknown; ``hangup_by`` ``'unknown: ' + why``. Then
+        the channel is freed like after a Hangup, and counted
+        (``stale_channels_dropped``). The manager's own bounds and
+        ``ChannelManager.drop_channel`` end channels through here; a resync
+        could too.
+
+        Args:
+            channel: the channel to drop.
+            why: what showed it is gone, for the record and the trace
+                ('its name was reused by a new channel', 'Asterisk restarted' ...).
+        """
+        if channel.side == "A" and channel.is_relevant and not channel.marks.hangup_reported:
+            reason = "completed" if channel.is_up else "failed"
+            self.hangup(channel.uniqueid, channel.caller_id, channel.exten, reason,
+                        hangup_by=f"unknown: {why}")
+        self.step_if_allowed(channel, "hang_up")
+        self.forget(channel)
+        self.counters["stale_channels_dropped"] += 1
+        self.trace(f"channel {channel.name} ({channel.uniqueid}) dropped: {why}; "
+                   f"its Hangup was lost")
+
+    def bound_channels(self) -> None:
+        """Drop the oldest channels while they break ``max_channel_age`` or ``max_channels``.
+
+        Called when a Newchannel makes one channel too many, every
+        ``AGE_CHECK_EVERY`` Newchannels and at each flush: the oldest
+        channel is the first the registry holds, so one look is enough
+        when nothing is to drop.
+        """
+        self.age_check_in = AGE_CHECK_EVERY
+        channels = self.channels
+        limit, max_age, now = self.max_channels, self.max_channel_age, self.timestamp
+        while True:
+            oldest = channels.oldest()
+            if oldest is None:
+                return
+            if limit is not None and channels.count() > limit:
+                self.drop_channel(oldest, f"more than {limit} channels held (max_channels)")
+            elif (max_age is not None and now is not None and oldest.created is not None
+                  and now - oldest.created > max_age):
+                self.drop_channel(oldest, f"older than {max_age:g} s (max_channel_age)")
+            else:
+                return
+
+    def server_restarted(self) -> None:
+        """Asterisk restarted: every channel we hold is gone, and names start again.
+
+        Each call in flight ends with an honest on_hangup (``hangup_by``
+        'unknown: Asterisk restarted'); channels, calls and bridges are
+        freed, and the recently-gone names forgotten, so a new channel that
+        reuses a name never meets a ghost.
+        """
+        self.counters["restarts_seen"] += 1
+        self.shutdown_seen = False
+        for channel in self.channels:
+            if channel.uniqueid in self.channels:  # forget() may have dropped it already
+                self.drop_channel(channel, "Asterisk restarted")
+        self.calls.clear()
+        self.bridges.clear()
+        self.channels.forget_gone()
 
     # -- call events --------------------------------------------------------
 

@@ -17,6 +17,9 @@ from cacofonisk.errors import CacofoniskError, MalformedEvent
 SAMPLES: list[tuple[str, dict[str, Any], type[ami.AmiEvent], dict[str, Any]]] = [
     ("FullyBooted", {"Event": "FullyBooted", "Privilege": "system,all", "Status": "Fully Booted"},
      ami.FullyBooted, {"status": "Fully Booted"}),
+    ("Shutdown", {"Event": "Shutdown", "Privilege": "system,all", "Shutdown": "Cleanly",
+                  "Restart": "True"},
+     ami.Shutdown, {"shutdown": "Cleanly", "restart": "True"}),
     ("Newchannel-1.x", {
         "Event": "Newchannel", "Privilege": "call,all", "Channel": "SIP/201-00000001",
         "ChannelState": "0", "ChannelStateDesc": "Down", "CallerIDNum": "201",

@@ -183,7 +183,7 @@ def test_list_valued_headers_give_the_same_call():
 def test_duplicate_newchannel_keeps_the_first_channel():
     first = chan("Newchannel", A, ChannelState="0", CallerIDNum="201", Exten="202")
     second = {**first, "Channel": "PJSIP/999-00000009", "CallerIDNum": "999"}
-    manager, rec = run([first, second], strict=True)
+    manager, rec = run([first, second], strict=True, dialect="ami2")
     (channel,) = manager.channels
     assert channel.name == NAMES[A]
     assert channel.caller_id.number == "201"
@@ -340,7 +340,7 @@ def test_raising_reporter_hook_does_not_stop_the_other_hooks():
             self.log.append(("on_up", args))
             raise KeyError("another reporter bug")
 
-    manager, rec = run(simple_call(), Flaky(), strict=True)
+    manager, rec = run(simple_call(), Flaky())
     assert rec.hooks() == EXPECTED_HOOKS
     assert manager.is_idle()
     traces = rec.traces()
@@ -356,7 +356,7 @@ def test_raising_trace_ami_and_on_event_do_not_stop_processing():
         def on_event(self, event: Any) -> None:
             raise RuntimeError("on_event broke")
 
-    manager, rec = run(simple_call(), Noisy(), strict=True)
+    manager, rec = run(simple_call(), Noisy())
     assert rec.hooks() == EXPECTED_HOOKS
     assert any("trace_ami" in t for t in rec.traces())
     assert any("on_event" in t for t in rec.traces())
@@ -386,32 +386,40 @@ def test_dialect_is_unknown_until_an_event_tells():
     assert manager.dialect == "unknown"
 
 
-def test_dial_event_means_ami1():
+def test_a_channel_born_without_linkedid_that_dials_means_ami1():
     manager = ChannelManager(reporter=Recorder())
+    manager.on_event({"Event": "Newchannel", "Uniqueid": "h.1", "Channel": "SIP/a-1"})
     manager.on_event({"Event": "Dial", "SubEvent": "Begin", "UniqueID": "h.1",
                       "DestUniqueID": "h.2", "Channel": "SIP/a-1"})
     assert manager.dialect == "ami1"
 
 
-def test_linkedid_header_means_ami2():
+def test_a_channel_whose_events_carry_linkedid_means_ami2():
     manager = ChannelManager(reporter=Recorder())
     manager.on_event({"Event": "Newchannel", "Uniqueid": "h.1", "Channel": "SIP/a-1",
                       "Linkedid": "h.1"})
+    assert manager.dialect == "unknown"  # one event is no proof
+    manager.on_event({"Event": "Newstate", "Uniqueid": "h.1", "Channel": "SIP/a-1",
+                      "ChannelState": "4", "Linkedid": "h.1"})
     assert manager.dialect == "ami2"
 
 
-@pytest.mark.parametrize("name", ["DialBegin", "BridgeEnter", "AttendedTransfer"])
-def test_ami2_only_event_means_ami2(name):
+@pytest.mark.parametrize("name", ["DialBegin", "BridgeEnter", "AttendedTransfer", "Dial"])
+def test_a_malformed_event_of_one_dialect_decides_nothing(name):
     manager = ChannelManager(reporter=Recorder())
     manager.on_event({"Event": name})
-    assert manager.dialect == "ami2"
+    manager.on_event({"Event": name, "Linkedid": "h.1"})
+    assert manager.dialect == "unknown"
 
 
-def test_first_telling_event_decides_the_dialect():
+def test_a_stray_event_of_the_other_dialect_does_not_decide_it():
     manager = ChannelManager(reporter=Recorder())
     manager.on_event({"Event": "Dial", "SubEvent": "Begin", "UniqueID": "h.1"})
-    manager.on_event({"Event": "DialBegin", "DestUniqueid": "h.2", "Linkedid": "h.1"})
-    assert manager.dialect == "ami1"
+    manager.on_event({"Event": "Newchannel", "Uniqueid": "h.2", "Channel": "PJSIP/b-2",
+                      "Linkedid": "h.2"})
+    manager.on_event({"Event": "Newstate", "Uniqueid": "h.2", "Channel": "PJSIP/b-2",
+                      "ChannelState": "5", "Linkedid": "h.2"})
+    assert manager.dialect == "ami2"
 
 
 def test_dialect_override_holds_against_the_events():
@@ -564,8 +572,7 @@ def test_ami1_dial_end_is_skipped_before_parsing_but_dial_begin_is_not(monkeypat
     # An End without UniqueID would be malformed if it were parsed; a Begin is.
     events = [ev("Dial", SubEvent="End", Channel="SIP/201-1", DialStatus="ANSWER"),
               ev("Dial", SubEvent="Begin", Channel="SIP/201-1")]
-    manager, rec = run(events, strict=True)
-    assert manager.dialect == "ami1"
+    manager, rec = run(events, strict=True, dialect="ami1")
     assert parsed == ["Begin"]
     traces = rec.traces()
     assert len(traces) == 1 and "UniqueID" in traces[0]
@@ -574,6 +581,6 @@ def test_ami1_dial_end_is_skipped_before_parsing_but_dial_begin_is_not(monkeypat
 @pytest.mark.parametrize("code, expected", [("15001", 15001), (" 42 ", 42), ("²", 0), ("x1", 0)])
 def test_account_code_that_is_not_a_plain_number_is_code_0_not_a_bug(code, expected):
     manager, rec = run([chan("Newchannel", A, ChannelState="0", CallerIDNum="201",
-                             AccountCode=code, Exten="202")], strict=True)
+                             AccountCode=code, Exten="202")], strict=True, dialect="ami2")
     assert [c.caller_id.code for c in manager.channels] == [expected]
     assert not [t for t in rec.traces() if "internal error" in t]

@@ -123,6 +123,7 @@ class Rules:
         self._channel_by_name = tracker.channels.get_by_name
         self.handlers: dict[type[ami.AmiEvent], Handler] = {
             ami.FullyBooted: self.on_fully_booted,
+            ami.Shutdown: self.on_shutdown,
             ami.Newchannel: self.on_newchannel,
             ami.NewCallerid: self.on_new_callerid,
             ami.NewAccountCode: self.on_new_account_code,
@@ -179,13 +180,25 @@ class Rules:
     # -- shared handlers ------------------------------------------------------
 
     def on_fully_booted(self, record: ami.FullyBooted) -> None:
-        """Every new AMI login starts with FullyBooted: only note it.
+        """Every new AMI login starts with FullyBooted: only note it, unless Asterisk restarted.
 
-        It does not mean Asterisk restarted (a recording has one per
-        login), so state is kept; the AmiRunner resyncs explicitly after
-        a reconnect.
+        On its own it does not mean Asterisk restarted (a recording has
+        one per login), so state is kept; the AmiRunner resyncs explicitly
+        after a reconnect. After a Shutdown in the stream it does: the
+        calls from before end (``Tracker.server_restarted``).
         """
-        self.tracker.trace("Connected to Asterisk")
+        tracker = self.tracker
+        if tracker.shutdown_seen:
+            self.flush()
+            tracker.server_restarted()
+            tracker.trace("Asterisk restarted: the calls from before it ended")
+        tracker.trace("Connected to Asterisk")
+
+    def on_shutdown(self, record: ami.Shutdown) -> None:
+        """Asterisk is going down; its channels end with it, seen at the next FullyBooted."""
+        self.tracker.shutdown_seen = True
+        self.tracker.trace(f"Asterisk is shutting down ({record.shutdown or 'no reason given'}"
+                           f", restart: {record.restart or 'unknown'})")
 
     def on_newchannel(self, record: ami.Newchannel) -> Channel | None:
         """Register the new channel; return it (None for a duplicate)."""
@@ -195,13 +208,22 @@ class Rules:
         if self._channel_by_id(record.uniqueid) is not None:
             self.tracker.trace(f"duplicate Newchannel for {record.uniqueid}: ignored")
             return None
+        reused = self._channel_by_name(record.channel)
+        if reused is not None:
+            self.tracker.drop_channel(reused, f"its name {record.channel} was taken by "
+                                              f"new channel {record.uniqueid}")
         channel = Channel(
             record.uniqueid, record.channel, ami_state=record.state,
             caller_id=make_caller_id(account_code(record.account_code),
                                      record.caller_id_name, record.caller_id_num, True),
             exten=record.exten, linkedid=record.linkedid,
         )
+        channel.created = record.timestamp
         registry.add(channel)
+        tracker = self.tracker
+        tracker.age_check_in -= 1
+        if tracker.age_check_in <= 0 or registry.count() > tracker.channel_limit:
+            tracker.bound_channels()
         return channel
 
     def on_new_callerid(self, record: ami.NewCallerid) -> None:

@@ -153,6 +153,8 @@ class Channel:
         queue: the queue the caller waits in (QueueCallerJoin .. Leave).
         queue_outcome: how its queue wait ends, once known: 'answered'
             (a member answered), 'abandoned' (QueueCallerAbandon); '' else.
+        created: AMI Timestamp of its Newchannel (None without
+            ``timestampevents``): how old it is, for ``Tracker.max_channel_age``.
     """
 
     __slots__ = (
@@ -161,7 +163,7 @@ class Channel:
         "back_local_bridge", "back_dial", "fwd_dials", "linked", "bridge", "side",
         "is_originated", "marks", "dial_status", "hangup_requested_by",
         "early_media", "resumed", "on_hold", "hold_bridge", "hold_lead", "queue", "queue_outcome",
-        "is_local", "is_relevant",
+        "is_local", "is_relevant", "created",
     )
 
     def __init__(self, uniqueid: str, name: str, *, ami_state: int = 0,
@@ -197,6 +199,7 @@ class Channel:
         self.hold_lead: Channel | None = None
         self.queue = ""
         self.queue_outcome = ""
+        self.created: float | None = None
 
     @property
     def custom(self) -> dict[str, Any]:

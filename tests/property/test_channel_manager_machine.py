@@ -63,6 +63,7 @@ class ChannelManagerMachine(RuleBasedStateMachine):
         self.pbx = Pbx2(Ids(system="fsm"))
         self.recorder = RecordingReporter()
         self.manager = ChannelManager(reporter=self.recorder, strict=True)
+        self.manager.declare_dialect("ami2")  # as a runner does at login: events apply at once
         self.legs: list[Leg] = []
         self.fed = 0
         self.numbers = iter(range(201, 10_000))
