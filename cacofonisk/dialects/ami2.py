@@ -31,8 +31,7 @@ from .. import events as ami
 from ..constants import AST_STATE_DOWN, AST_STATE_RING, AST_STATE_RINGING, AST_STATE_UP
 from ..fsm.channel import Channel
 from ..topology import bridge_peers, creation_order, dialed_channels, dialing_channel
-from .common import UNKNOWN_CAUSES_AMI2, Rules, hangup_details, hangup_reason, set_caller_id
-from .states import StateRules
+from .common import UNKNOWN_CAUSES_AMI2, hangup_details, hangup_reason, set_caller_id
 from .transfers2 import TransferRules
 
 
@@ -67,7 +66,7 @@ def _rang_at(targets: list[Channel]) -> float | None:
     return min(times) if times else None
 
 
-class Ami2Rules(TransferRules, StateRules, Rules):
+class Ami2Rules(TransferRules):
     """The AMI 2+ dialect."""
 
     NAME = "ami2"

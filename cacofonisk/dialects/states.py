@@ -33,8 +33,7 @@ from .. import events as ami
 from ..constants import AST_STATE_UP
 from ..fsm.channel import Channel
 from ..topology import dialed_channels
-from ..tracker import Tracker
-from .common import caller_of
+from .common import Rules, caller_of
 
 
 def _device_caller_id(device: str) -> CallerId:
@@ -50,10 +49,12 @@ def _device_caller_id(device: str) -> CallerId:
     return CallerId(number=number or None, is_public=True)
 
 
-class StateRules:
-    """Mixin for both dialects' ``Rules``: the state-hook handlers."""
+class StateRules(Rules):
+    """The state-hook handlers, the base class of both dialects' rules.
 
-    tracker: Tracker
+    A base class rather than a mixin: a compiled (mypyc) class may have
+    one base only, and the method resolution order is the same.
+    """
 
     def state_handlers(self) -> dict[type[ami.AmiEvent], object]:
         """Record type -> handler, for the dialect's ``handlers`` table."""

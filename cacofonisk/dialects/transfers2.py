@@ -31,25 +31,24 @@
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..bridges import Bridge
 from ..callerid import CallerId
 from .. import events as ami
 from ..fsm.channel import Channel
 from ..topology import bridge_peers, dialed_channels
-from ..tracker import Tracker
+from .states import StateRules
 
 
-class TransferRules:
-    """Mixin for Ami2Rules: the transfer handlers."""
+class TransferRules(StateRules):
+    """The transfer handlers of Ami2Rules, its base class.
 
-    tracker: Tracker
+    A base class rather than a mixin: a compiled (mypyc) class may have
+    one base only, and the method resolution order is the same.
+    """
+
     #: Local ``;1`` Uniqueid -> (the transferer it calls for, that transferer's
     #: side before): DTMF consultation calls in progress (``adopt_consultation``)
     consultations: dict[str, tuple[Channel, str]]
-    #: provided by StateRules (dialects/states.py): ``channel`` stops holding its call
-    end_hold: Callable[[Channel], None]
 
     def _failed(self, result: str, what: str) -> bool:
         """A transfer whose Result is not Success changed nothing: trace it, say so."""

@@ -68,13 +68,21 @@ class BaseReporter:
     """
 
     def trace_ami(self, event: Any) -> None:
-        """Every AMI event, before it is processed."""
+        """Every AMI event, before it is processed.
+
+        ``event`` is a plain ``dict`` of the headers with the names as
+        Asterisk spelled them (``event["Uniqueid"]``; a repeated header is
+        a list), live (AmiRunner) as in a replay (FileRunner). Live events
+        are no longer panoramisk ``Message`` objects: read them with the
+        exact header name, not ``event["uniqueid"]`` or ``event.uniqueid``.
+        Do not change it: the manager reads it after you.
+        """
 
     def trace_msg(self, msg: str) -> None:
         """A diagnostic message from the tracker."""
 
     def on_event(self, event: Any) -> None:
-        """Every AMI event, after it is processed."""
+        """Every AMI event, after it is processed (the same dict as ``trace_ami``)."""
 
     def close(self) -> None:
         """End of input: flush buffered output."""

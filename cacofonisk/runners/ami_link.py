@@ -38,7 +38,7 @@ from cacofonisk.errors import AuthenticationFailed, ConnectionFailed, GaveUpConn
 
 from .ami_hosts import AmiHost, RunnerOptions
 from .ami_banner import dialect_of, dialect_of_core_settings, read_banner
-from .ami_protocol import PANORAMISK_LOG, SECRETS, _Panoramisk, _Protocol
+from .ami_protocol import PANORAMISK_LOG, SECRETS, _Panoramisk, _Protocol, plain_headers
 from .ami_restart import StartupWatch
 from .ami_resync import Resync
 
@@ -184,11 +184,11 @@ class _Link:
         loop = asyncio.get_running_loop()
         opts = self.options
         self._lost = lost = loop.create_future()
-        pano = _Panoramisk(self._connection_lost, loop=loop, host=self.host.host,
+        pano = _Panoramisk(self._connection_lost, self._on_message, loop=loop,
+                           host=self.host.host,
                            port=self.host.port, ssl=self.host.ssl, encoding=opts.encoding,
                            log=PANORAMISK_LOG,
                            ping_delay=max(int(opts.ping_interval), 1))
-        pano.register_event("*", self._on_message)
         log.info("server %r: connecting", self.name)
         transport, protocol = await asyncio.wait_for(
             loop.create_connection(_Protocol, self.host.host, self.host.port,
@@ -386,6 +386,8 @@ class _Link:
             self._deliver(message)
 
     def _deliver(self, message: Any) -> None:
+        if message.__class__ is not dict:  # a resync's answer, parsed by panoramisk
+            message = plain_headers(message)
         try:
             self.manager.on_event(message)
         except Exception:
