@@ -1,6 +1,6 @@
 """State happenings of both dialects: hold, parking, queue waits, conferences.
 
-These rules report API.md's state hooks (``on_hold`` ... ``on_conference_leave``)
+These rules report the state hooks of docs/state-hooks.md (``on_hold`` ... ``on_conference_leave``)
 through the tracker; they never change what the 2017 hooks report, so the
 AMI 1.x conformance with cacofonisk 0.4.0 stays exact.
 

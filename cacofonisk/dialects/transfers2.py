@@ -110,13 +110,16 @@ class TransferRules(StateRules):
         bridges its ``;1`` half with the transferer, without a Dial: the
         transferer becomes the caller of that call (to the Local's
         extension), so its ringing and answer are reported like a dial.
+        A Local ``;1`` that was dialed (a call forward, a queue member) is
+        someone's dial target, not a consultation, even after the DialEnd
+        that answered it has cleared its ``back_dial``.
         """
         peers = bridge.peers
         if len(peers) != 2:
             return
         real, local = peers if peers[1].is_local else (peers[1], peers[0])
         if (not local.is_local or real.is_local or not real.is_relevant
-                or local.back_dial is not None or local.is_originated
+                or local.back_dial is not None or local.was_dialed or local.is_originated
                 or local.fwd_local_bridge is None or local.back_local_bridge is not None):
             return
         local.back_dial = real

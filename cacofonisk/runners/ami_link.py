@@ -13,7 +13,9 @@ servers the runner follows. What it adds to panoramisk:
   delay reconnect is switched off), and no retry on a refused login;
 * a resync after a reconnect (see ``ami_resync``);
 * server-side AMI ``Filter``s built from ``INTERESTING_EVENTS``, and the same
-  skip on our side (Filter may be refused by Asterisk's permissions);
+  skip on our side (Filter may be refused by Asterisk's permissions); both
+  are off when the reporter records raw events (a ``--record`` file holds
+  every event Asterisk sent, as a replay's recording does);
 * health figures (``health()``).
 
 Secrets never appear in logs, reprs or error messages.
@@ -48,13 +50,17 @@ class _Link:
     """One Asterisk server: connection lifecycle, hold/resync, health."""
 
     def __init__(self, host: AmiHost, manager: Any, options: RunnerOptions,
-                 on_change: Callable[[], None]) -> None:
+                 on_change: Callable[[], None], every_event: bool = False) -> None:
         self.host = host
         self.name = host.name
         self.manager = manager
         self.options = options
         self._on_change = on_change
-        self.interesting = _interesting(manager)
+        #: lower-cased names the manager consumes, None for every event: the
+        #: reporter records raw events (``every_event``, e.g. ``--record``),
+        #: so neither a server-side Filter nor our skip may drop any; the
+        #: manager still skips them by name before parsing (cheap)
+        self.interesting = None if every_event else _interesting(manager)
         self.connected = False
         self.logins = 0
         #: connection attempts that ended before a login (refused, timed
