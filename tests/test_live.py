@@ -222,8 +222,7 @@ async def test_a_reporter_gets_each_live_event_as_the_plain_dict_a_replay_gives(
             await tap.until(lambda: tap.applied >= applied_when_done(events))
     assert all(type(event) is dict for event in tap.raw)
     live = [event for event in tap.raw if event["Event"] != "FullyBooted"]
-    # a reporter with its own on_event sees every event Asterisk sent (as a
-    # replay gives it), not only those the manager consumes
+    # a reporter that looks at raw events gets every one (no skip by name)
     assert live == [e for e in events if e["Event"] != "FullyBooted"]
     assert "uniqueid" not in live[0] and "Uniqueid" in live[0]  # case-sensitive, as replayed
 

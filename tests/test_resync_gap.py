@@ -115,6 +115,19 @@ def test_a_call_begun_and_answered_while_away_gets_its_ring_and_answer_marked():
         ("on_hangup", "201", None, (), False)]
 
 
+def _method_doc(cls: type, name: str) -> str:
+    """A method's docstring read from its source file: the compiled build
+    (mypyc) drops the docstrings of the methods it compiles."""
+    import cacofonisk
+    source = Path(cacofonisk.__file__).parent / f"{cls.__module__.split('.', 1)[1]}.py"
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ClassDef) and node.name == cls.__name__:
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == name:
+                    return ast.get_docstring(item) or ""
+    raise AssertionError(f"{cls.__name__}.{name} not found in {source}")
+
+
 def test_a_call_first_seen_by_a_resync_began_when_asterisk_says_its_channel_was_made():
     """CoreShowChannel's Duration (HH:MM:SS) dates the channel: the snapshot's
     ``began`` is the resync's time less it, not the time of the resync."""
@@ -134,19 +147,6 @@ def test_a_call_first_seen_by_a_resync_began_when_asterisk_says_its_channel_was_
         manager.on_event(event)
     (view,) = [s for s in manager.snapshot() if s.caller.number == "204"]
     assert view.state == "up" and view.began == 1600000100 - 65
-
-
-def _method_doc(cls: type, name: str) -> str:
-    """A method's docstring read from its source file: the compiled build
-    (mypyc) drops the docstrings of the methods it compiles."""
-    import cacofonisk
-    source = Path(cacofonisk.__file__).parent / f"{cls.__module__.split('.', 1)[1]}.py"
-    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ClassDef) and node.name == cls.__name__:
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef) and item.name == name:
-                    return ast.get_docstring(item) or ""
-    raise AssertionError(f"{cls.__name__}.{name} not found in {source}")
 
 
 def test_a_call_that_ended_while_away_ends_as_the_resync_docstring_says():
