@@ -346,6 +346,11 @@ class NatsPublisher(BaseReporter):
                 delay = RETRY_DELAY
                 slot_freed.set()
                 continue
+            if message.deadline is not None and not client.is_connected:
+                # nats-py would hold it in its own buffer and send it on a
+                # reconnect, perhaps after the deadline: wait here instead
+                await asyncio.sleep(RETRY_DELAY)
+                continue
             try:
                 ack = await js.publish(message.subject, message.payload,
                                        headers=dict(message.headers) or None)
