@@ -130,11 +130,13 @@ class ClusterOutput:
 
 
 def run_cluster(args: argparse.Namespace, hosts: Sequence[Mapping[str, Any]],
-                options: dict[str, Any], out: Any) -> int:
+                options: dict[str, Any], out: Any, http: Any = None) -> int:
     """Run one worker until SIGINT/SIGTERM; then hand every server over.
 
     Args:
         out: listen's stdout reporter (text or JSON lines).
+        http: ``HttpOptions`` (``--http``): serve the live view of the servers
+            this worker follows, and the cluster in ``/health``; None: no HTTP.
     """
     from ..commands import publish_options
     from .worker import ClusterWorker
@@ -150,12 +152,23 @@ def run_cluster(args: argparse.Namespace, hosts: Sequence[Mapping[str, Any]],
     if getattr(args, "publish", None):
         wired, _ = publish_options.wire(args, out, options)
         publisher = wired.reporters[-1]
-    output = ClusterOutput(out, getattr(args, "format", "text") == "jsonl", publisher)
+    view = None
+    if http is not None:
+        from ..web import options as http_options
+
+        view = http_options.live_view(http)  # says how to install aiohttp
+    output = ClusterOutput(out, getattr(args, "format", "text") == "jsonl", publisher,
+                           None if view is None else view.reporter)
     worker = ClusterWorker(settings, hosts, output, options)
     if hasattr(out, "on_broken_pipe"):
         out.on_broken_pipe = worker.stop
     try:
-        asyncio.run(_until_signal(worker))
+        if view is None:
+            asyncio.run(_until_signal(worker))
+        else:
+            from .http import serve_worker
+
+            asyncio.run(serve_worker(worker, view, http, lambda: _until_signal(worker)))
     finally:
         output.close()
     return 0
