@@ -80,6 +80,7 @@ async def test_the_live_view_follows_hand_overs_and_health_shows_the_cluster(
         assert {r["worker"] for r in rows.values()} == {"w1"}
         assert all(isinstance(r["since"], float) for r in rows.values())
         assert alone["cluster"]["workers"] == ["w1"]
+        assert alone["cluster"]["publisher"]["expired"] == 0  # --publish (the harness)
         assert (await first_event(base))["server"] in farm.names  # SSE from the followers
 
         workers.append(Worker(tmp_path, "w2", node.url, farm.config, TTL, 1,

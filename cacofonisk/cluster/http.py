@@ -56,18 +56,22 @@ class ClusterSource(LiveSource):
 
     def cluster(self) -> dict[str, Any]:
         """``/health``'s ``cluster`` part: this worker, its leases, and every
-        server's owner, since when, with what lag (as of the last round)."""
+        server's owner, since when, with what lag (as of the last round),
+        and with ``--publish`` the publisher's figures (``expired``: records
+        dropped unsent at a fence)."""
         worker, now = self.worker, self.clock()
         leases = {name: {"since": f.since, "lease": f.lease,
                          "valid_for": round(max(f.valid_until - now, 0.0), 3)}
                   for name, f in sorted(worker.followers.items())}
         view, read_at = worker.last_view, worker.last_view_at
+        publisher = getattr(worker.reporter, "publisher", None)  # --publish: expired ...
         return {
             "worker": worker.worker_id,
             "leases": leases,
             "servers": [] if view is None else status_rows(view, worker.hosts),
             "workers": [] if view is None else sorted(view.workers),
             "read_age": None if read_at is None else round(max(time.time() - read_at, 0.0), 3),
+            "publisher": None if publisher is None else publisher.health(),
         }
 
 
