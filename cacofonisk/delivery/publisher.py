@@ -177,10 +177,10 @@ class NatsPublisher(BaseReporter):
         self._closed = True
         unacked = [m for key, first in self._in_flight.items()
                    for m in (first, *self._parked.get(key, ()))]
-        # a lease-bound message cannot wait for a restart: the lease is gone
-        self._counts["expired"] += sum(m.deadline is not None for m in unacked)
-        unacked = [m for m in unacked if m.deadline is None]
+        before = self.spool.unspillable
         lost = self.spool.spill_all(unacked)
+        # a lease-bound message cannot wait for a restart: the lease is gone
+        self._counts["expired"] += self.spool.unspillable - before
         self._in_flight.clear()
         self._parked.clear()
         if lost:
