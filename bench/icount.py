@@ -104,6 +104,10 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("icount: valgrind is not installed (apt-get install valgrind)")
+    sys.path.insert(0, str(BENCH))
+    import simlogs  # recordings or simulated logs, said loudly
+
+    simlogs.ensure()
     for ami in [args.only] if args.only else sorted(ORIGINAL):
         ours = per_event(sys.executable, ami, args.copies, args.in_flight, "project")
         line = f"{ami}: project {ours:,.0f} instructions/event"

@@ -26,6 +26,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+import simlogs  # noqa: E402
 import streams  # noqa: E402
 
 ORIGINALS = {'ami1': ('orig04', '0.4.0'), 'ami2': ('orig07', '0.7.10')}
@@ -140,7 +141,7 @@ def check(result: dict, copies: int) -> None:
 
 
 def bench_ami(ami: str, copies: int, window: int, chunk: int, repeat: int,
-              tmp: Path) -> dict:
+              tmp: Path, originals: bool = True) -> dict:
     """Run every worker on the ``ami`` stream; return the results."""
     say('bench: {}: writing the JSON stream ({} copies of each log) ...'
         .format(ami, copies))
@@ -149,6 +150,7 @@ def bench_ami(ami: str, copies: int, window: int, chunk: int, repeat: int,
     json_path = tmp / '{}.stream.json'.format(ami)
     events = streams.write_json(json_path, templates, copies, window, chunk)
     info = {'ami': ami, 'copies': copies, 'logs': len(templates),
+            'source': 'recordings' if streams.using_recordings() else 'SIMULATED',
             'events': events, 'json_mib': json_path.stat().st_size / 2**20,
             'json_seconds': time.perf_counter() - started}
     say('bench: {}: {:,} events, {:.0f} MiB of JSON in {:.1f}s'.format(
@@ -167,13 +169,14 @@ def bench_ami(ami: str, copies: int, window: int, chunk: int, repeat: int,
                        '--json', str(json_path), '--events', str(events))
     json_path.unlink()
     impl, version = ORIGINALS[ami]
-    python = venv_python(version)
+    python = venv_python(version) if originals else None
     say('bench: {}: project ChannelManager and original cacofonisk {}, taking turns'
         .format(ami, version))
     if python is None:
         project_row = best_of(sys.executable, 'project', repeat, *common)
         original_row = {'impl': impl, 'available': False,
-                        'error': 'could not install cacofonisk=={}'.format(version)}
+                        'error': 'could not install cacofonisk=={}'.format(version)
+                        if originals else 'not measured (--no-originals)'}
     else:
         project_row, original_row = alternating(
             [(sys.executable, 'project', *common), (python, impl, *common)], repeat)
@@ -194,12 +197,12 @@ LABELS = {'floor': 'floor (iterate)', 'project': 'project manager',
 
 def fmt_table(info: dict) -> str:
     """Render the results of one AMI version."""
-    lines = ['', '== {ami}: {events:,} events = {copies} copies x {logs} logs; '
+    lines = ['', '== {ami} ({source} logs): {events:,} events = {copies} copies x {logs} logs; '
              '{in_flight:,} calls ({channels_in_flight:,} channels) in flight; '
              'load average {load:.1f}'.format(**info)]
-    head = ('{:<20} {:>7} {:>7} {:>11} {:>8} {:>8} {:>8} {:>9} {:>6} {:>4}'
+    head = ('{:<20} {:>7} {:>7} {:>11} {:>8} {:>8} {:>8} {:>9} {:>6} {:>4} {:>8}'
             .format('implementation', 'cpu s', 'wall s', 'events/s', 'peak MiB',
-                    'KiB/call', 'hooks', 'K x 1copy', '=seq', 'exc'))
+                    'KiB/call', 'hooks', 'K x 1copy', '=seq', 'exc', 'gc objs'))
     lines += [head, '-' * len(head)]
     for row in info['rows']:
         label = row.get('label') or LABELS.get(row['impl'], row['impl'])
@@ -209,13 +212,15 @@ def fmt_table(info: dict) -> str:
             continue
         per_call = row.get('mem_per_call_kib')
         lines.append('{:<20} {:>7.2f} {:>7.2f} {:>11,.0f} {:>8.0f} {:>8} {:>8,} '
-                     '{:>9} {:>6} {:>4,}'.format(
+                     '{:>9} {:>6} {:>4,} {:>8}'.format(
                          label, row['cpu_seconds'], row['seconds'],
                          row['events_per_s'],
                          row['peak_rss_kib'] / 1024,
                          '-' if per_call is None else '{:.2f}'.format(per_call),
                          row['hook_calls'], row.get('k_check', '-'),
-                         row.get('seq_check', '-'), row.get('exceptions', 0)))
+                         row.get('seq_check', '-'), row.get('exceptions', 0),
+                         '-' if 'gc_collected' not in row else
+                         '{:,}'.format(row['gc_collected'])))
     rows = {r['impl']: r for r in info['rows'] if r.get('available')}
     orig = rows.get(ORIGINALS[info['ami']][0])
     for name in ('project', 'project-file'):
@@ -301,9 +306,10 @@ def soak(ami: str, events: int, window: int, chunk: int,
                   (high / ref - 1) * 100))
     hooks_ok = result['hook_calls'] == result['expected_hook_calls']
     print('hook calls {:,}, expected from the logs one by one {:,}: {}; '
-          'exceptions {}'.format(result['hook_calls'], result['expected_hook_calls'],
-                                 'ok' if hooks_ok else 'MISMATCH',
-                                 result['exceptions']))
+          'exceptions {}; objects freed by the cyclic gc {:,}'.format(
+              result['hook_calls'], result['expected_hook_calls'],
+              'ok' if hooks_ok else 'MISMATCH', result['exceptions'],
+              result.get('gc_collected', 0)))
     return 0 if flat and hooks_ok else 1
 
 
@@ -323,10 +329,13 @@ def main() -> int:
     parser.add_argument('--soak', type=int, metavar='N',
                         help='stream N events through the project manager and '
                         'watch RSS (ami2 unless --only ami1)')
+    parser.add_argument('--no-originals', action='store_true',
+                        help='measure this project only (no venv, no network)')
     parser.add_argument('--save', type=Path,
                         help='also write the raw results as JSON here')
     args = parser.parse_args()
 
+    simlogs.ensure()  # recordings or simulated logs, said loudly
     for ami in streams.AMI_DIRS:  # fail early and clearly
         streams.log_paths(ami)
     if args.soak:
@@ -338,7 +347,7 @@ def main() -> int:
         for ami in [args.only] if args.only else streams.AMI_DIRS:
             copies = args.copies or DEFAULT_COPIES[ami]
             info = bench_ami(ami, copies, args.in_flight, args.chunk,
-                             args.repeat, Path(tmp))
+                             args.repeat, Path(tmp), not args.no_originals)
             results.append(info)
             print(fmt_table(info), flush=True)
     if args.save:

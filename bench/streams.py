@@ -1,12 +1,15 @@
-"""Build large AMI event streams from the recorded conformance logs.
+"""Build large AMI event streams from recorded (or simulated) event logs.
 
 Stdlib only: the workers of the original cacofonisk releases import this
 module from their own virtual environments, so it must not import the
 project (or anything outside the standard library).
 
-A *log* is one recorded JSON event log. An *instance* is one copy of a log
-with every identifier made unique for that copy: Uniqueid/Linkedid and every
-other field ending in Uniqueid/UniqueID/Linkedid (Uniqueid1/2 included),
+A *log* is one JSON event log: a third-party recording from
+``../shared/conformance`` (``CACOFONISK_SHARED``) when that folder is there,
+else one of the project's own simulated scenarios (``scenarios/`` and the
+option variants ``simlogs.py`` writes); ``source()`` says which, loudly.
+An *instance* is one copy of a log with every identifier made unique for
+that copy: Uniqueid/Linkedid and every other field ending in Uniqueid/UniqueID/Linkedid (Uniqueid1/2 included),
 bridge ids, and channel names (Channel, Channel1/2, Destination, Clone,
 Original, Newname, ChannelCalling and every field ending in Channel).
 A value is rewritten by its shape, never by its key, so the same id gets the
@@ -33,12 +36,22 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFORMANCE = ROOT.parent / 'shared' / 'conformance'
+BENCH = ROOT / 'bench'
+#: The third-party recordings, beside the checkout (CACOFONISK_SHARED
+#: overrides the folder, as for the tests).
+SHARED = Path(os.environ.get('CACOFONISK_SHARED') or ROOT.parent / 'shared')
+CONFORMANCE = SHARED / 'conformance'
+#: Without the recordings: the project's own simulated scenarios ...
+SCENARIOS = ROOT / 'scenarios'
+#: ... and the simulator's option variants, written here by simlogs.py
+#: (CACOFONISK_BENCH_SIM overrides the folder: tests use a temporary one).
+SIMULATED = Path(os.environ.get('CACOFONISK_BENCH_SIM') or BENCH / 'out' / 'sim')
 AMI_DIRS = ('ami1', 'ami2')
 
 _ID_KEY = re.compile(
@@ -48,26 +61,56 @@ _CHANNEL = re.compile(r'^(.+/.*-)([^-/]+)$')
 
 
 class MissingLogs(SystemExit):
-    """The recorded logs are not where the benchmark expects them."""
+    """The event logs are not where the benchmark expects them."""
+
+
+def using_recordings() -> bool:
+    """Whether the third-party recordings are present (else: simulated streams)."""
+    return all((CONFORMANCE / ami).is_dir() for ami in AMI_DIRS)
+
+
+def source() -> str:
+    """One loud line saying which event logs the streams are built from.
+
+    Figures from the simulated streams are not comparable with figures
+    from the recordings: other flows, other proportions of event types.
+    """
+    if using_recordings():
+        return 'bench: streams from the RECORDINGS in {}'.format(CONFORMANCE)
+    return ('bench: streams from the SIMULATOR (scenarios/ and cacofonisk.testing '
+            'variants in {}), NOT the recordings: {} is absent. Figures are not '
+            'comparable with those taken on the recordings.'.format(
+                SIMULATED, CONFORMANCE))
+
+
+def _logs_in(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob('*.json')
+                  if not p.name.endswith('.expected.json'))
 
 
 def log_paths(ami: str) -> list[Path]:
-    """Return the recorded event logs of ``ami`` (``'ami1'`` or ``'ami2'``).
+    """Return the event logs of ``ami`` (``'ami1'`` or ``'ami2'``).
+
+    The recordings when ``CONFORMANCE`` holds both dialects; otherwise the
+    checked-in ``scenarios/<ami>`` logs plus the simulator variants that
+    ``simlogs.py`` writes (run.py, live.py and icount.py write them first).
 
     Raises:
-        MissingLogs: the directory is absent or holds no log.
+        MissingLogs: no log found, with what to do.
     """
-    directory = CONFORMANCE / ami
-    if not directory.is_dir():
+    if using_recordings():
+        paths = _logs_in(CONFORMANCE / ami)
+        if not paths:
+            raise MissingLogs('bench: no *.json event log in {}'.format(
+                CONFORMANCE / ami))
+        return paths
+    simulated = _logs_in(SIMULATED / ami)
+    if not simulated:
         raise MissingLogs(
-            'bench: recorded logs not found: {} does not exist. The benchmark '
-            'reads them from ../shared/conformance/{{ami1,ami2}} relative to '
-            'the repository root ({}).'.format(directory, ROOT))
-    paths = sorted(p for p in directory.glob('*.json')
-                   if not p.name.endswith('.expected.json'))
-    if not paths:
-        raise MissingLogs('bench: no *.json event log in {}'.format(directory))
-    return paths
+            'bench: {} is absent and the simulated logs are not written yet: '
+            'run python bench/simlogs.py with the project installed (run.py, '
+            'live.py and icount.py do it themselves)'.format(CONFORMANCE))
+    return _logs_in(SCENARIOS / ami) + simulated
 
 
 def _split(value: str) -> tuple[str, str]:

@@ -1,7 +1,7 @@
 """Call events: the immutable records the tracker emits, one per hook call.
 
 Every record names its reporter hook (``HOOK``) and gives the hook's
-positional arguments in API.md order (``args()``). It also carries what the
+positional arguments in the order docs/api.md gives (``args()``). It also carries what the
 2017 hooks have no argument for:
 
 * ``server``: which Asterisk it came from (the manager's ``server`` name);
@@ -56,7 +56,7 @@ class CallEvent:
     after_gap: bool = False
 
     def args(self) -> tuple[Any, ...]:
-        """The positional arguments of the API.md hook, in order."""
+        """The positional arguments of the hook (docs/api.md), in order."""
         raise NotImplementedError
 
     def as_dict(self) -> dict[str, Any]:

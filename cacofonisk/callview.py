@@ -22,8 +22,10 @@ The fold, record by record (times are the records' AMI timestamps):
 A call that ended (``Hangup``) or was merged into another by a transfer is
 not in the snapshot: the registry frees it.
 
-Resync (after a reconnect) may set ``hold``, ``park``, ``queue`` and
-``conference`` directly: they are plain attributes.
+Resync (after a reconnect) reports the parks, queue waits and conferences
+it finds as their state records (``after_gap``), folded here like any
+other; it then only refines their times from Asterisk's durations
+(``resync_states.py``).
 """
 from __future__ import annotations
 
@@ -42,7 +44,8 @@ class CallView:
         caller / to_number: the call's caller and the number it dialled.
         targets: the parties ringing now.
         callee: the connected party (None before an answer).
-        began: AMI time of the call's first reported event.
+        began: AMI time the call began: its caller channel's creation
+            (Newchannel), else its first reported event's time.
         state_since: AMI time the call machine entered its current state.
         hold / park / queue: the current hold, park, queue wait (or None).
         conference: (room, party, since) while the call is in a conference
@@ -64,17 +67,30 @@ class CallView:
         self.queue: QueueState | None = None
         self.conference: tuple[str, CallerId, float | None] | None = None
 
-    def apply(self, record: calls.CallEvent, state_changed: bool, first: bool) -> None:
-        """Fold one reported record into the view.
+    def begin(self, record: calls.CallEvent, created: float | None) -> None:
+        """Fold the call's first reported record.
+
+        Args:
+            record: the call's first call event.
+            created: AMI time its caller channel was created (the call
+                began then, not when it was first reported: a ring is only
+                reported once the phone rings), None if unknown; the
+                record's own time is used then.
+        """
+        self.began = created if created is not None else record.timestamp
+        self.state_since = record.timestamp
+        handler = _FOLD.get(record.__class__)
+        if handler is not None:
+            handler(self, record)
+
+    def apply(self, record: calls.CallEvent, state_changed: bool) -> None:
+        """Fold a later record into the view.
 
         Args:
             record: the call event just emitted for this call.
             state_changed: the record moved the call machine to another state.
-            first: it is the call's first reported event.
         """
-        if first:
-            self.began = self.state_since = record.timestamp
-        elif state_changed:
+        if state_changed:
             self.state_since = record.timestamp
         handler = _FOLD.get(record.__class__)
         if handler is not None:

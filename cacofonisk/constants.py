@@ -1,6 +1,6 @@
 """Asterisk's numbers: hangup causes (AST_CAUSE_*) and channel states (AST_STATE_*).
 
-The module-level names are part of the public contract (API.md) and keep
+The module-level names are part of the public contract (docs/api.md, "Import paths") and keep
 Asterisk's own values; ``ChannelStateCode`` and ``HangupCause`` are IntEnum
 views of the same numbers for code that wants names in reprs.
 Source: Asterisk's include/asterisk/causes.h and channelstate.h.

@@ -15,12 +15,14 @@ import logging
 import sys
 from typing import Any
 
+from ._mypyc import mypyc_attr
 from .reporters.base import BaseReporter, deliver
 from .tracker import Tracker
 
 log = logging.getLogger(__name__)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class HookDelivery:
     """The reporter side of ``ChannelManager`` (its base class).
 

@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from . import events as ami
+from ._mypyc import mypyc_attr
 from .dialects.ami1 import Ami1Rules
 from .dialects.ami2 import Ami2Rules
 from .dialects.common import Rules
@@ -65,6 +66,7 @@ def _interesting(*rule_types: type[Rules]) -> frozenset[str]:
 _PARSERS = {name: ami.RECORD_TYPES[name].from_ami for name in _interesting(Ami1Rules, Ami2Rules)}
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class ChannelManager(HookDelivery):
     """Follows the channels and calls of ONE Asterisk server.
 
@@ -89,7 +91,7 @@ class ChannelManager(HookDelivery):
     """
 
     #: Every AMI event name some rule or the resync consumes; others may be skipped.
-    INTERESTING_EVENTS: frozenset[str] = frozenset(_PARSERS) | RESYNC_EVENTS
+    INTERESTING_EVENTS: ClassVar[frozenset[str]] = frozenset(_PARSERS) | RESYNC_EVENTS
 
     def __init__(self, reporter: Any, *, server: str = "", strict: bool = False,
                  dialect: str | None = None, max_channel_age: float | None = MAX_CHANNEL_AGE,
@@ -325,6 +327,9 @@ class ChannelManager(HookDelivery):
         if self._held:
             self._flush_rules()
         self._dialect = name
+        # The old rules' handler table holds their bound methods, which hold
+        # the rules: a reference cycle. Emptying it lets them go at once.
+        self._rules.handlers.clear()
         self._rules = _DIALECTS[name](self._tracker)
         self._bind_rules()
 

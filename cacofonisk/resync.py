@@ -11,11 +11,13 @@ What a resync reads (all answered before the barrier ``CacofoniskResyncDone-<hex
   channels exist now, their state, bridge, connected line and Linkedid;
 * ``ParkedCalls``, ``QueueStatus`` and ``ConfbridgeList``: parks, queue
   waiters and conference members, which rebuild each call's park, queue
-  and conference view (``resync_states.py``) when Asterisk answered them.
+  and conference (``resync_states.py``, reported as state events marked
+  ``after_gap``) when Asterisk answered them.
 
 What it reports (see ``resync_tracker``):
 
 * channels we tracked that are gone ended while we were away: their calls
+  first end their park, queue wait or conference (``end_states``), then
   end with their real reason ('completed' if they were answered, else
   'failed'), no cause, hangup_by ``unknown: ended while disconnected``;
 * what changed while we were away is reported as call events marked
@@ -39,7 +41,7 @@ import attrs
 from .callerid import CallerId
 from .fsm.call import CallState
 from .fsm.channel import Channel
-from .resync_states import restore_states
+from .resync_states import end_states, restore_states
 from .tracker import Tracker
 
 GONE_WHILE_AWAY = "unknown: ended while disconnected"
@@ -208,11 +210,26 @@ def _end_the_vanished(tracker: Tracker, alive: Mapping[str, Mapping[str, Any]]) 
         if channel.uniqueid in alive:
             continue
         if channel.side == "A" and channel.is_relevant and not channel.marks.hangup_reported:
+            end_states(tracker, channel.uniqueid)  # its park, queue wait, conference first
             reason = "completed" if channel.is_up else "failed"
             tracker.hangup(channel.uniqueid, channel.caller_id, channel.exten, reason,
                            hangup_by=GONE_WHILE_AWAY, dial_status=channel.dial_status)
         tracker.step_if_allowed(channel, "hang_up")
         tracker.forget(channel)
+
+
+def _created(now: float | None, duration: Any) -> float | None:
+    """When a channel first seen by a resync was created: now less its ``Duration``.
+
+    CoreShowChannel gives ``Duration: HH:MM:SS`` (how long the channel has
+    existed); None when either time is unknown, so the snapshot's ``began``
+    falls back to the call's first reported record.
+    """
+    parts = str(duration or "").strip().split(":")
+    if now is None or len(parts) != 3 or not all(part.isdigit() for part in parts):
+        return None
+    hours, minutes, seconds = (int(part) for part in parts)
+    return now - (hours * 3600 + minutes * 60 + seconds)
 
 
 def _update_channel(tracker: Tracker, uniqueid: str, entry: Mapping[str, Any]) -> None:
@@ -224,6 +241,7 @@ def _update_channel(tracker: Tracker, uniqueid: str, entry: Mapping[str, Any]) -
             caller_id=_caller_id(entry) or CallerId(is_public=True),
             exten=str(entry.get("Exten", "")),
             linkedid=str(entry.get("Linkedid") or uniqueid),
+            created=_created(tracker.timestamp, entry.get("Duration")),
         )
         tracker.channels.add(known)
         if state == _UP:

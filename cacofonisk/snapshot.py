@@ -102,8 +102,10 @@ class CallSnapshot:
         to_number: the number dialled ('' or None when unknown).
         targets: the parties ringing now (empty unless ringing).
         callee: the connected party, None before an answer.
-        began: AMI time of the call's first event.
-        state_since: AMI time the call entered ``state``.
+        began: AMI time the call began: its caller channel's creation
+            (else its first reported event's time).
+        state_since: AMI time the call entered ``state`` (ringing: the
+            DialBegin of its first target, as the BDial record says).
         hold: set while one side holds the other.
         park: set while the call waits in a parking space.
         queue: set while the caller waits in a queue.

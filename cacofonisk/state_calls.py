@@ -1,9 +1,9 @@
 """State call events: hold, park, queue and conference happenings of a call.
 
-The records of API.md's "State hooks" (new in 1.0). Like the records in
+The records of the state hooks (new in 1.0; docs/state-hooks.md). Like the records in
 ``calls.py`` they are emitted only by the call machine (``fsm/call.py``),
 name their reporter hook (``HOOK``) and give its positional arguments in
-API.md order (``args()``); ``as_dict()`` puts each argument under API.md's
+docs/state-hooks.md order (``args()``); ``as_dict()`` puts each argument under that page's
 name (a CallerId as an object). They live in their own module to keep
 ``calls.py`` small; ``calls.py`` imports them so that ``calls.BUILD`` has
 their fast constructors.
@@ -26,9 +26,9 @@ from .calls import CallEvent
 ParkEndReason = Literal["retrieved", "timeout", "gave-up"]
 QueueLeaveReason = Literal["answered", "abandoned", "timeout", "exit"]
 
-#: on_park_end reasons, as API.md names them
+#: on_park_end reasons, as docs/state-hooks.md names them
 PARK_END_REASONS: tuple[str, ...] = ("retrieved", "timeout", "gave-up")
-#: on_queue_leave reasons, as API.md names them
+#: on_queue_leave reasons, as docs/state-hooks.md names them
 QUEUE_LEAVE_REASONS: tuple[str, ...] = ("answered", "abandoned", "timeout", "exit")
 
 
@@ -179,6 +179,6 @@ class ConferenceLeave(CallEvent):
         return (self.call_id, self.caller, self.to_number, self.party, self.room)
 
 
-#: every state record type, in API.md order
+#: every state record type, in the order of docs/state-hooks.md
 STATE_RECORDS: tuple[type[CallEvent], ...] = (
     Hold, Unhold, Park, ParkEnd, QueueJoin, QueueLeave, ConferenceJoin, ConferenceLeave)

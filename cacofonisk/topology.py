@@ -56,23 +56,27 @@ def dialed_channels(channel: Channel, *, through_own_local: bool) -> list[Channe
     Returns:
         Distinct channels, in dial order.
     """
+    # An explicit stack of iterators, not a recursive closure: a nested
+    # function that calls itself is a reference cycle (function -> cell ->
+    # function) that holds the walked channels until the cyclic collector
+    # runs; this keeps every call's garbage to plain reference counting.
     found: dict[int, Channel] = {}
-    seen: set[int] = set()
-
-    def walk(chan: Channel, own_local: bool) -> None:
-        if id(chan) in seen:
-            return
-        seen.add(id(chan))
-        dials = chan.fwd_dials
-        if own_local and chan.fwd_local_bridge is not None:
-            dials = chan.fwd_local_bridge.fwd_dials
-        for b_chan in list(dials):
-            if b_chan.fwd_local_bridge is not None:
-                walk(b_chan.fwd_local_bridge, False)
-            else:
+    seen = {id(channel)}
+    dials = channel.fwd_dials
+    if through_own_local and channel.fwd_local_bridge is not None:
+        dials = channel.fwd_local_bridge.fwd_dials
+    stack = [iter(list(dials))]
+    while stack:
+        for b_chan in stack[-1]:
+            local = b_chan.fwd_local_bridge
+            if local is None:
                 found.setdefault(id(b_chan), b_chan)
-
-    walk(channel, through_own_local)
+            elif id(local) not in seen:
+                seen.add(id(local))
+                stack.append(iter(list(local.fwd_dials)))
+                break  # depth first, as Asterisk dials: resume here after it
+        else:
+            stack.pop()
     return list(found.values())
 
 
@@ -147,11 +151,19 @@ def walk_bridge_peers(channel: Channel) -> set[Channel]:
     """``bridge_peers`` without its shortcut: walk every bridge and Local pair."""
     peers: set[Channel] = set()
     seen_bridges: set[int] = set()
-
-    def walk(chan: Channel) -> None:
-        bridge = chan.bridge
+    # A to-do list rather than a recursive closure (no reference cycle; see
+    # dialed_channels). The result is a set, so the walk order is free.
+    todo = [channel]
+    if channel.is_local:
+        other = local_peer(channel)
+        if other is not None:
+            todo.append(other)
+    elif channel.bridge is not None and channel.is_relevant:
+        peers.add(channel)
+    while todo:
+        bridge = todo.pop().bridge
         if bridge is None or id(bridge) in seen_bridges:
-            return
+            continue
         seen_bridges.add(id(bridge))
         for peer in bridge.peers:
             if peer.is_relevant:
@@ -159,13 +171,5 @@ def walk_bridge_peers(channel: Channel) -> set[Channel]:
             elif peer.is_local:
                 other = local_peer(peer)
                 if other is not None:
-                    walk(other)
-
-    walk(channel)
-    if channel.is_local:
-        other = local_peer(channel)
-        if other is not None:
-            walk(other)
-    elif channel.bridge is not None and channel.is_relevant:
-        peers.add(channel)
+                    todo.append(other)
     return peers

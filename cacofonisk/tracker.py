@@ -232,29 +232,47 @@ class Tracker:
 
     # -- call events --------------------------------------------------------
 
-    def _report(self, call_id: str, cls: type[calls.CallEvent], **fields: Any) -> bool:
+    def _report(self, call_id: str, cls: type[calls.CallEvent], at: float | None = None,
+                **fields: Any) -> bool:
+        """Emit one record through the call machine and fold it into the call's view.
+
+        ``at``: the record's AMI time when it is not the current event's (a
+        ring held back for its dial burst: when that ringing began).
+        """
         call = self.calls.get_or_create(call_id)
         record = calls.BUILD[cls](call_id=call_id, server=self.server,
                                   event_id=self.event_ids.next_id(call_id, cls.HOOK,
                                                                   self.timestamp),
-                                  timestamp=self.timestamp, **fields)
+                                  timestamp=self.timestamp if at is None else at, **fields)
         before = call.state
         try:
             fire(CALL_MACHINE, call, cls.TRIGGER, record=record, outbox=self.outbox)
         except InvalidTransition as err:
             self.trace(str(err))
             return False
-        call.view.apply(record, call.state is not before, not call.seq)
+        if call.seq:
+            call.view.apply(record, call.state is not before)
+        else:
+            call.view.begin(record, self._created(call_id))
         call.seq += 1
         self.sequence += 1
         if call.is_final and call_id not in self.channels:
             self.calls.remove(call_id)
         return True
 
+    def _created(self, call_id: str) -> float | None:
+        """AMI time the call's caller channel (Uniqueid = call id) was created, if known."""
+        channel = self.channels.get(call_id)
+        return channel.created if channel is not None else None
+
     def b_dial(self, call_id: str, caller: CallerId, to_number: str | None,
-               targets: Sequence[CallerId], after_gap: bool = False) -> bool:
-        """Report that the B side rings (on_b_dial); ``after_gap``: seen by a resync."""
-        return self._report(call_id, calls.BDial, caller=caller, to_number=to_number,
+               targets: Sequence[CallerId], after_gap: bool = False,
+               at: float | None = None) -> bool:
+        """Report that the B side rings (on_b_dial); ``after_gap``: seen by a resync.
+
+        ``at``: when the ringing began, for a ring reported after its dial burst.
+        """
+        return self._report(call_id, calls.BDial, at, caller=caller, to_number=to_number,
                             targets=tuple(targets), after_gap=after_gap)
 
     def b_dial_end(self, call_id: str, caller: CallerId, to_number: str | None,
@@ -322,10 +340,13 @@ class Tracker:
         return self._report(call_id, calls.QueueCallerAbandon, caller=caller,
                             to_number=to_number, queue=queue)
 
-    # -- state hooks (API.md "State hooks") -----------------------------------
+    # -- state hooks (docs/state-hooks.md) ------------------------------------
 
     def _report_state(self, call_id: str, cls: type[calls.CallEvent], **fields: Any) -> bool:
         """Report a state happening of a call that is still in flight.
+
+        Each state verb below takes ``after_gap``: True when a resync found
+        the state (or its end) after a gap instead of seeing it happen.
 
         A state event about a call that already ended (or that no channel
         anchors any more) is dropped: reporting it would start a call that
@@ -351,44 +372,49 @@ class Tracker:
                                   holder=holder)
 
     def park(self, call_id: str, caller: CallerId, to_number: str | None, parked: CallerId,
-             parker: CallerId, lot: str, space: str, timeout: float | None = None) -> bool:
+             parker: CallerId, lot: str, space: str, timeout: float | None = None,
+             after_gap: bool = False) -> bool:
         """Report that ``parked`` waits in a parking space (on_park)."""
         return self._report_state(call_id, calls.Park, caller=caller, to_number=to_number,
                                   parked=parked, parker=parker, lot=lot, space=space,
-                                  timeout=timeout)
+                                  timeout=timeout, after_gap=after_gap)
 
     def park_end(self, call_id: str, caller: CallerId, to_number: str | None,
                  parked: CallerId, reason: str, retriever: CallerId | None,
-                 lot: str = "", space: str = "") -> bool:
+                 lot: str = "", space: str = "", after_gap: bool = False) -> bool:
         """Report the end of a park (on_park_end)."""
         return self._report_state(call_id, calls.ParkEnd, caller=caller, to_number=to_number,
                                   parked=parked, reason=reason, retriever=retriever,
-                                  lot=lot, space=space)
+                                  lot=lot, space=space, after_gap=after_gap)
 
     def queue_join(self, call_id: str, caller: CallerId, to_number: str | None, queue: str,
-                   position: int) -> bool:
+                   position: int, after_gap: bool = False) -> bool:
         """Report that the caller waits in a queue (on_queue_join)."""
         return self._report_state(call_id, calls.QueueJoin, caller=caller,
-                                  to_number=to_number, queue=queue, position=position)
+                                  to_number=to_number, queue=queue, position=position,
+                                  after_gap=after_gap)
 
     def queue_leave(self, call_id: str, caller: CallerId, to_number: str | None, queue: str,
-                    reason: str, position: int | None = None) -> bool:
+                    reason: str, position: int | None = None,
+                    after_gap: bool = False) -> bool:
         """Report that the caller left a queue (on_queue_leave)."""
         return self._report_state(call_id, calls.QueueLeave, caller=caller,
                                   to_number=to_number, queue=queue, reason=reason,
-                                  position=position)
+                                  position=position, after_gap=after_gap)
 
     def conference_join(self, call_id: str, caller: CallerId, to_number: str | None,
-                        party: CallerId, room: str) -> bool:
+                        party: CallerId, room: str, after_gap: bool = False) -> bool:
         """Report that ``party`` entered a conference room (on_conference_join)."""
         return self._report_state(call_id, calls.ConferenceJoin, caller=caller,
-                                  to_number=to_number, party=party, room=room)
+                                  to_number=to_number, party=party, room=room,
+                                  after_gap=after_gap)
 
     def conference_leave(self, call_id: str, caller: CallerId, to_number: str | None,
-                         party: CallerId, room: str) -> bool:
+                         party: CallerId, room: str, after_gap: bool = False) -> bool:
         """Report that ``party`` left a conference room (on_conference_leave)."""
         return self._report_state(call_id, calls.ConferenceLeave, caller=caller,
-                                  to_number=to_number, party=party, room=room)
+                                  to_number=to_number, party=party, room=room,
+                                  after_gap=after_gap)
 
     def user_event(self, name: str, raw: Any, uniqueid: str | None) -> None:
         """Pass a dialplan UserEvent through (not a call transition)."""
@@ -397,11 +423,11 @@ class Tracker:
             timestamp=self.timestamp, name=name, event=raw)))
 
     def call_view(self, call_id: str) -> CallView:
-        """The view of a call (made if new), for resync to restore what it finds.
+        """The view of a call (made if new).
 
-        Setting ``hold``, ``park``, ``queue`` or ``conference`` on it reports
-        nothing: it only changes what ``snapshot()`` shows, e.g. a parked
-        call found by ``ParkedCalls`` after a reconnect.
+        Setting a field on it reports nothing: resync only refines the
+        times of a state it has just reported (a park's ``since`` from
+        Asterisk's ParkingDuration), never the state itself.
         """
         return self.calls.get_or_create(call_id).view
 

@@ -397,3 +397,52 @@ async def test_a_recorded_asterisk_log_arrives_whole_and_in_order():
             await eventually(srv.finished.is_set)
         assert fake.events == wanted
         assert "Filter" in srv.actions
+
+
+class _Hangups:
+    """Counts the Hangup events applied (every test log ends with them)."""
+
+    def __init__(self) -> None:
+        self.hangups = 0
+
+    def on_event(self, event: Any) -> None:
+        self.hangups += event.get("Event") == "Hangup"
+
+
+async def test_a_live_recording_holds_every_event_asterisk_sent_not_only_tracked_ones(tmp_path):
+    """Issue 11 item 3, live: ``listen --record`` wrote only the events the
+    runner let through (no VarSet, NewConnectedLine ...). A reporter that
+    records raw events gets every event; no server-side Filter is asked."""
+    from cacofonisk import ChannelManager, JsonReporter
+    from cacofonisk.reporters import MultiReporter
+
+    log = call_log(2)  # VarSet between the tracked events
+    assert any(e["Event"] not in ChannelManager.INTERESTING_EVENTS for e in log)
+    path, counter = tmp_path / "live.json", _Hangups()
+    async with AmiTestServer(log, secret=SECRET) as srv:
+        runner = AmiRunner([host(srv)], MultiReporter([JsonReporter(str(path)), counter]),
+                           **FAST)
+        async with running(runner):
+            await eventually(lambda: counter.hangups == 2)
+    recorded = [plain(e) for e in json.loads(path.read_text(encoding="utf-8"))]
+    assert [e for e in recorded if e["Event"] != "FullyBooted"] == log
+    assert "Filter" not in srv.actions
+
+
+async def test_without_a_raw_event_reporter_the_runner_keeps_filtering_by_name():
+    from cacofonisk import BaseReporter, ChannelManager
+
+    seen: list[str] = []
+
+    class Calls(BaseReporter):
+        def on_hangup(self, call_id: str, *args: Any) -> None:
+            seen.append(call_id)
+
+    log = call_log(2)
+    async with AmiTestServer(log, secret=SECRET) as srv:
+        runner = AmiRunner([host(srv)], Calls(), **FAST)
+        assert runner._links[0].interesting == {
+            n.lower() for n in ChannelManager.INTERESTING_EVENTS}
+        async with running(runner):
+            await eventually(lambda: len(seen) == 2)
+    assert "Filter" in srv.actions

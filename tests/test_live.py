@@ -49,6 +49,9 @@ AMI2 = logs("conformance/ami2")
 PROJECTORS: dict[str, type[BaseReporter]] = {"ami1": Ami1Recorder, "ami2": Ami2Projector}
 
 
+CONSUMED = {name.lower() for name in ChannelManager.INTERESTING_EVENTS}
+
+
 class Tap(BaseReporter):
     """Everything one runner reports: whole records, the conformance projection
     per server, and how many AMI events the managers applied."""
@@ -68,7 +71,9 @@ class Tap(BaseReporter):
         self.changed.set()
 
     def on_event(self, event: Any) -> None:
-        self.applied += 1
+        # only the events the manager consumes: a recording reporter beside
+        # this one makes the runner hand every event over (sees_raw_events)
+        self.applied += str(event.get("Event", "")).lower() in CONSUMED
         self.changed.set()
 
     def close(self) -> None:
@@ -177,21 +182,71 @@ async def test_every_recording_gives_the_same_call_events_live_as_replayed(diale
 
 def test_the_wire_loses_no_split_character_and_no_empty_last_header_and_adds_no_content():
     """What panoramisk's own parser drops; a live stream would differ from its log."""
-    from cacofonisk.runners.ami_runner import _Protocol
+    from cacofonisk.runners.ami_protocol import _Panoramisk, _Protocol
 
     got: list[Any] = []
     protocol = _Protocol()
     protocol.connection_made(None)
-    protocol.handle_message = got.append
+    protocol.factory = _Panoramisk(lambda pano: None, lambda pano, event: got.append(event))
     data = ("Asterisk Call Manager/5.0.0\r\nEvent: UserEvent\r\nCallerIDName: J\u00f6rg\r\n"
-            "WebhookUrls: \r\n\r\nEvent: Newstate\r\n\r\n").encode()
+            "WebhookUrls: \r\n\r\nEvent: Newstate\r\n\r\n"
+            "Event: VarSet\r\nValue: \r\nValue: x\r\n\r\n").encode()
     split = data.index("\u00f6".encode()) + 1  # inside the two bytes of the o-umlaut
     protocol.data_received(data[:split])
     protocol.data_received(data[split:])
     assert protocol.version == "5.0.0"
-    assert [dict(m) for m in got] == [  # and no empty 'content' key Asterisk never sent
+    assert got == [  # plain dicts, and no empty 'content' key Asterisk never sent
         {"Event": "UserEvent", "CallerIDName": "J\u00f6rg", "WebhookUrls": ""},
-        {"Event": "Newstate"}]
+        {"Event": "Newstate"},
+        {"Event": "VarSet", "Value": ["", "x"]}]  # through panoramisk: a repeated header
+    assert all(type(event) is dict for event in got)
+
+
+async def test_a_reporter_gets_each_live_event_as_the_plain_dict_a_replay_gives():
+    """``trace_ami``/``on_event`` get a plain dict with Asterisk's header names,
+    live as in a replay (not panoramisk's case-insensitive Message)."""
+    events = json.loads((ROOT / "scenarios" / "ami2" / "blind_transfer.json").read_text())
+
+    class Raw(Tap):
+        def __init__(self) -> None:
+            super().__init__()
+            self.raw: list[Any] = []
+
+        def on_event(self, event: Any) -> None:
+            self.raw.append(event)
+            super().on_event(event)
+
+    tap = Raw()
+    async with AmiTestServer(events, secret=SECRET) as srv:
+        async with running(AmiRunner(host(srv, "raw"), tap, **FAST)):
+            await tap.until(lambda: tap.applied >= applied_when_done(events))
+    assert all(type(event) is dict for event in tap.raw)
+    live = [event for event in tap.raw if event["Event"] != "FullyBooted"]
+    assert live == [e for e in events if e["Event"] in ChannelManager.INTERESTING_EVENTS
+                    and e["Event"] != "FullyBooted"]
+    assert "uniqueid" not in live[0] and "Uniqueid" in live[0]  # case-sensitive, as replayed
+
+
+async def test_a_resyncs_list_answers_reach_the_reporter_as_plain_dicts_too():
+    """The answers panoramisk parses (CoreShowChannels ...) are copied to dicts."""
+    events = json.loads((ROOT / "scenarios" / "ami2" / "answered.json").read_text())
+
+    class Raw(Tap):
+        def __init__(self) -> None:
+            super().__init__()
+            self.raw: list[Any] = []
+
+        def on_event(self, event: Any) -> None:
+            self.raw.append(event)
+            super().on_event(event)
+
+    tap = Raw()
+    async with AmiTestServer(events, secret=SECRET) as srv:
+        runner = AmiRunner(host(srv, "raw"), tap, resync_on_first_connect=True, **FAST)
+        async with running(runner):
+            await tap.until(lambda: any(e.get("Event") == "CoreShowChannelsComplete"
+                                        for e in tap.raw))
+    assert tap.raw and all(type(event) is dict for event in tap.raw)
 
 
 # -- two servers at once ---------------------------------------------------------------
@@ -347,9 +402,11 @@ async def test_sigterm_while_recording_leaves_a_valid_file_with_the_events_so_fa
     assert not rest
     recorded = json.loads(record.read_text())
     assert recorded[0]["Event"] == "FullyBooted"  # the server's, at login
-    # the runner asks Asterisk for the events the manager consumes only
-    sent = [e for e in log[:hangup_at] if e["Event"] in ChannelManager.INTERESTING_EVENTS]
-    assert [plain(e) for e in recorded[1:]] == sent
+    # a recording holds every event Asterisk sent, not only those the
+    # manager consumes (issue 11 item 3): no server-side filter, no skip
+    assert [plain(e) for e in recorded[1:]] == log[:hangup_at]
+    assert any(e["Event"] not in ChannelManager.INTERESTING_EVENTS for e in log[:hangup_at])
+    assert "Filter" not in srv.actions
     assert SECRET not in err.decode()
 
 

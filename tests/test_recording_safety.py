@@ -155,3 +155,25 @@ def test_replay_refuses_to_record_over_a_skipped_expectation_file(tmp_path, caps
     assert main(["replay", str(log), str(expected), "--record", str(expected)]) == 2
     assert "is the input file" in capsys.readouterr().err
     assert expected.read_text() == "[]"
+
+
+def test_a_fan_out_sees_raw_events_only_when_one_of_its_reporters_does(tmp_path):
+    """Runners keep skipping events by name (and ask Asterisk for a filter)
+    unless some reporter really wants every raw event, as a recording does."""
+    from cacofonisk import BaseReporter, JsonReporter
+    from cacofonisk.reporters import MultiReporter
+    from cacofonisk.reporters.base import sees_raw_events
+    from cacofonisk.testing.recorder import RecordingReporter
+
+    class Counting(BaseReporter):
+        wants_every_event = False  # counts applied events: the skip may stay
+
+        def on_event(self, event: object) -> None:
+            pass
+
+    recording = JsonReporter(str(tmp_path / "rec.json"))
+    assert sees_raw_events(recording)
+    assert not sees_raw_events(Counting())
+    assert not sees_raw_events(MultiReporter([RecordingReporter(), Counting()]))
+    assert sees_raw_events(MultiReporter([RecordingReporter(), MultiReporter([recording])]))
+    recording.close()

@@ -8,8 +8,10 @@ half; tests/test_resync_live.py runs the same through a real runner.
 """
 from __future__ import annotations
 
+import ast
 import collections
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -113,6 +115,40 @@ def test_a_call_begun_and_answered_while_away_gets_its_ring_and_answer_marked():
         ("on_hangup", "201", None, (), False)]
 
 
+def _method_doc(cls: type, name: str) -> str:
+    """A method's docstring read from its source file: the compiled build
+    (mypyc) drops the docstrings of the methods it compiles."""
+    import cacofonisk
+    source = Path(cacofonisk.__file__).parent / f"{cls.__module__.split('.', 1)[1]}.py"
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ClassDef) and node.name == cls.__name__:
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == name:
+                    return ast.get_docstring(item) or ""
+    raise AssertionError(f"{cls.__name__}.{name} not found in {source}")
+
+
+def test_a_call_first_seen_by_a_resync_began_when_asterisk_says_its_channel_was_made():
+    """CoreShowChannel's Duration (HH:MM:SS) dates the channel: the snapshot's
+    ``began`` is the resync's time less it, not the time of the resync."""
+    from cacofonisk.testing.scenarios import Ids
+
+    ids = Ids(system="bg")
+    other = [dict(e, Timestamp="1600000100")
+             for e in build("answered", "ami2", ids=ids).events[:3]]
+    events = build("answered", "ami2", numbers=["204", "205"], ids=ids).events
+    bridged = index_of(events, "BridgeEnter", 1) + 1
+    resync = resync_events(events[:bridged])
+    for entry in resync:
+        if entry["Event"] == "CoreShowChannel":
+            entry["Duration"] = "00:01:05"
+    manager = ChannelManager(Tap(), strict=True)
+    for event in [*other, *resync]:  # the last event before the gap: at 1600000100
+        manager.on_event(event)
+    (view,) = [s for s in manager.snapshot() if s.caller.number == "204"]
+    assert view.state == "up" and view.began == 1600000100 - 65
+
+
 def test_a_call_that_ended_while_away_ends_as_the_resync_docstring_says():
     events = build("answered", "ami2").events
     bridged = index_of(events, "BridgeEnter", 1) + 1
@@ -120,7 +156,7 @@ def test_a_call_that_ended_while_away_ends_as_the_resync_docstring_says():
     hangup = tap.records[-1]
     assert (hangup.HOOK, hangup.reason, hangup.hangup_by) == (
         "on_hangup", "completed", GONE_WHILE_AWAY)
-    doc = " ".join((ChannelManager.resync.__doc__ or "").split())
+    doc = " ".join(_method_doc(ChannelManager, "resync").split())
     assert f"hangup_by '{GONE_WHILE_AWAY}'" in doc and "'completed' if it had been answered" in doc
 
 
@@ -135,6 +171,13 @@ def test_the_barrier_is_never_a_user_event_and_a_foreign_barrier_changes_nothing
     assert gap.user_events == [] and summary(gap.records) == summary(plain.records)
 
 
+#: what a resync may report as observed after a gap: the call's ring, answer or
+#: transfer, and its parks, queue waits and conferences begun or ended while away
+AFTER_GAP_HOOKS = ("on_b_dial", "on_up", "on_cold_transfer", "on_park", "on_park_end",
+                   "on_queue_join", "on_queue_leave", "on_conference_join",
+                   "on_conference_leave")
+
+
 @pytest.mark.parametrize("dialect", ["ami2", "ami1"])
 def test_a_resync_at_any_gap_never_raises_nor_ends_a_call_twice_and_marks_only_after_a_real_gap(dialect):
     for flow in flow_names(dialect):
@@ -145,13 +188,16 @@ def test_a_resync_at_any_gap_never_raises_nor_ends_a_call_twice_and_marks_only_a
                 hangups = collections.Counter(r.call_id for r in records if r.HOOK == "on_hangup")
                 assert all(n == 1 for n in hangups.values()), (flow, start, end)
                 marked = [r for r in records if r.after_gap]
-                assert all(r.HOOK in ("on_b_dial", "on_up", "on_cold_transfer")
-                           for r in marked), (flow, start, end)
+                assert all(r.HOOK in AFTER_GAP_HOOKS for r in marked), (flow, start, end)
                 if start == end:  # nothing missed: nothing observed after a gap
                     assert not marked, (flow, start, end)
 
 
-def test_parks_queue_waits_and_conferences_seen_by_a_resync_rebuild_the_snapshot():
+def _three_calls_then_states_while_away() -> tuple[list[dict[str, Any]], list[dict[str, Any]],
+                                                  list[dict[str, Any]]]:
+    """Three answered calls (201, 204, 207); while away 201 is parked, 204 waits
+    in a queue, 207 joins room 900. Returns (events seen, what happened while
+    away, the resync a runner feeds after the gap)."""
     from cacofonisk.testing.scenarios import Ids
 
     ids = Ids(system="st")
@@ -169,10 +215,16 @@ def test_parks_queue_waits_and_conferences_seen_by_a_resync_rebuild_the_snapshot
         {"Event": "ConfbridgeJoin", "Conference": "900", "Channel": c["Channel"],
          "Uniqueid": c["Uniqueid"], "CallerIDNum": "207", "CallerIDName": "Grace"},
     ]
+    return talking, while_away, state_resync([*talking, *while_away])
+
+
+def state_resync(events: Sequence[Mapping[str, Any]], channels: bool = True) -> list[dict[str, Any]]:
+    """Every list a runner asks after a reconnect (channels, parks, queues, rooms),
+    as the test AMI server answers them once ``events`` happened, then the barrier."""
     state = LogState()
-    for event in [*talking, *while_away]:
+    for event in events:
         state.feed(event)
-    lists = [
+    return [
         *({"ActionID": "c", **chan, "Event": "CoreShowChannel"} for chan in state.channels.snapshot()),
         {"Event": "CoreShowChannelsComplete", "ActionID": "c"},
         *({"ActionID": "p", **e} for e in state.parked_calls()),
@@ -184,6 +236,20 @@ def test_parks_queue_waits_and_conferences_seen_by_a_resync_rebuild_the_snapshot
         *({"ActionID": "m", **e} for e in state.conference_members("900") or []),
         {"Event": "ConfbridgeListComplete", "ActionID": "m"},
         {"Event": "UserEvent", "UserEvent": BARRIER_PREFIX + "1"}]
+
+
+def _states(records: Sequence[CallEvent]) -> list[tuple[Any, ...]]:
+    """(hook, caller, the state's detail, after_gap) of each state record."""
+    out = []
+    for r in records:
+        detail = (getattr(r, "space", None) or getattr(r, "queue", None)
+                  or getattr(r, "room", None))
+        out.append((r.HOOK, r.caller.number, detail, getattr(r, "reason", None), r.after_gap))
+    return [row for row in out if row[0] in AFTER_GAP_HOOKS[3:] or row[0] == "on_park"]
+
+
+def test_parks_queue_waits_and_conferences_seen_by_a_resync_rebuild_the_snapshot():
+    talking, _while_away, lists = _three_calls_then_states_while_away()
     tap = Tap()
     manager = ChannelManager(tap, strict=True)
     for event in [*talking, *lists]:
@@ -203,6 +269,54 @@ def test_parks_queue_waits_and_conferences_seen_by_a_resync_rebuild_the_snapshot
         manager.on_event(event)
     assert all(s.park is None and s.queue is None and s.conference is None
                for s in manager.snapshot())
+
+
+def test_states_found_or_gone_at_a_resync_are_reported_as_their_events_marked_after_the_gap():
+    """A consumer folding the events sees what the snapshot shows (the fold of
+    tests/snapshot_fold.py, after every event), and each state begun or
+    ended while away is its state event with after_gap=True."""
+    from snapshot_fold import fold, project_fold, project_snapshot
+
+    talking, _while_away, lists = _three_calls_then_states_while_away()
+    empty = [e for e in lists if e["Event"] not in ("ParkedCall", "QueueEntry", "ConfbridgeList")]
+    tap = Tap()
+    manager = ChannelManager(tap, strict=True)
+    for event in [*talking, *lists, *empty]:
+        manager.on_event(event)
+        assert project_snapshot(manager.snapshot()) == project_fold(fold(tap.records))
+    assert _states(tap.records) == [
+        ("on_park", "201", "701", None, True),
+        ("on_queue_join", "204", "support", None, True),
+        ("on_conference_join", "207", "900", None, True),
+        # gone at the second resync; the calls go on, still talking: a park
+        # that ends while its party talks again was retrieved, a queue wait answered
+        ("on_park_end", "201", "701", "retrieved", True),
+        ("on_queue_leave", "204", "support", "answered", True),
+        ("on_conference_leave", "207", "900", None, True)]
+    (ended,) = [r for r in tap.records if r.HOOK == "on_park_end"]
+    assert ended.retriever is not None and ended.retriever.number == "202"
+    # a resync that finds the same states again reports nothing more
+    before = len(tap.records)
+    for event in lists + lists:
+        manager.on_event(event)
+    assert len([r for r in tap.records[before:] if r.HOOK == "on_park"]) == 1
+
+
+def test_a_parked_call_that_hung_up_while_away_ends_its_park_before_its_hangup():
+    talking, while_away, lists = _three_calls_then_states_while_away()
+    tap = Tap()
+    manager = ChannelManager(tap, strict=True)
+    for event in [*talking, *while_away]:  # the park, the wait and the join seen live
+        manager.on_event(event)
+    gone = {talking[0]["Uniqueid"]}  # then, while away, 201 hangs up in its parking space
+    after = [e for e in lists if e.get("Uniqueid") not in gone
+             and e.get("ParkeeUniqueid") not in gone]
+    for event in after:
+        manager.on_event(event)
+    tail = [(r.HOOK, getattr(r, "reason", None), r.after_gap)
+            for r in tap.records if r.call_id in gone][-2:]
+    assert tail == [("on_park_end", "gave-up", True), ("on_hangup", "completed", False)]
+    assert all(s.park is None for s in manager.snapshot())
 
 
 def test_an_ami1_park_list_entry_is_matched_by_its_channel_name():

@@ -26,12 +26,7 @@ FILES = sorted(p for p in SCENARIOS.glob("*/*.json") if not p.name.endswith(".ex
 IDS = [f"{p.parent.name}/{p.stem}" for p in FILES]
 
 #: scenario file -> the tracker bug it shows (see tests/test_simulator.py).
-KNOWN_TRACKER_BUGS: dict[str, str] = {
-    "ami2/call_forward": ('tracker regression from main (core-state): a call forwarded through a Local chan'
-                          'nel now reports on_up/on_hangup with to_number 202 (the Local leg) after on_b_di'
-                          'al said 701 (the number dialled): Ami2Rules adopt_consultation (dialects/transfe'
-                          "rs2.py) takes the forward's Local;1 for a DTMF consultation"),
-}
+KNOWN_TRACKER_BUGS: dict[str, str] = {}
 
 
 def test_every_flow_of_every_dialect_has_a_checked_in_scenario() -> None:

@@ -36,12 +36,7 @@ KNOWN_DIFFERENCES = {
 }
 
 #: (dialect, flow) -> the tracker bug the builder's stream exposes.
-KNOWN_TRACKER_BUGS: dict[tuple[str, str], str] = {
-    ("ami2", "call_forward"): ('tracker regression from main (core-state): a call forwarded through a Local chan'
-                               'nel now reports on_up/on_hangup with to_number 202 (the Local leg) after on_b_di'
-                               'al said 701 (the number dialled): Ami2Rules adopt_consultation (dialects/transfe'
-                               "rs2.py) takes the forward's Local;1 for a DTMF consultation"),
-}
+KNOWN_TRACKER_BUGS: dict[tuple[str, str], str] = {}
 
 RECORDED = [(dialect, name, path, options)
             for name, spec in FLOWS.items()

@@ -110,3 +110,55 @@ def test_snapshot_record_is_frozen_and_as_dict_gives_caller_ids_as_objects() -> 
     shape = call.as_dict()
     assert shape["callee"]["number"] == "202" and shape["targets"] == []
     assert CallerId(**shape["caller"]) == call.caller
+
+
+def _timed(name: str) -> list[dict[str, Any]]:
+    """A scenario with one AMI Timestamp per event: event n at 1600000000 + n."""
+    return [dict(event, Timestamp=f"{1600000000 + number}")
+            for number, event in enumerate(_stream(name))]
+
+
+def _at(events: list[dict[str, Any]], event: str, **fields: str) -> float:
+    """The Timestamp of the first event named ``event`` with these fields."""
+    return next(float(e["Timestamp"]) for e in events
+                if e["Event"] == event and all(e.get(k) == v for k, v in fields.items()))
+
+
+def test_snapshot_began_is_the_callers_channel_creation_and_ringing_since_its_first_dial() -> None:
+    """A ring group's ring is held back until the burst ends (the caller's
+    DialState); the call began when its caller's channel was made, and
+    rings since Asterisk dialed its first target, not since that release."""
+    events = _timed("ami2/ring_group.json")
+    caller_id = events[1]["Uniqueid"]
+    manager = ChannelManager(reporter=RecordingReporter())
+    for event in events:
+        manager.on_event(event)
+        if manager.snapshot() and manager.snapshot()[0].state == "ringing":
+            break
+    call = manager.snapshot()[0]
+    assert call.began == _at(events, "Newchannel", Uniqueid=caller_id)
+    assert call.state_since == _at(events, "DialBegin", Uniqueid=caller_id)
+    assert call.state_since < float(event["Timestamp"])  # reported later than it began
+
+
+def test_held_back_ring_record_carries_the_time_its_dial_began() -> None:
+    events = _timed("ami2/ring_group.json")
+    caller_id = events[1]["Uniqueid"]
+    first_dial = _at(events, "DialBegin", Uniqueid=caller_id)
+    # released by the event that ends the burst
+    recorder = RecordingReporter()
+    manager = ChannelManager(reporter=recorder, strict=True)
+    for event in events:
+        manager.on_event(event)
+    b_dials = [r for r in recorder.records if r.HOOK == "on_b_dial"]
+    assert [r.timestamp for r in b_dials] == [first_dial]
+    # released by flush() (the stream went idle) after the first ring
+    ringing = next(n for n, e in enumerate(events)
+                   if e["Event"] == "Newstate" and e.get("ChannelState") == "5")
+    recorder = RecordingReporter()
+    manager = ChannelManager(reporter=recorder, strict=True)
+    for event in events[:ringing + 1]:
+        manager.on_event(event)
+    assert recorder.records == []
+    manager.flush()
+    assert [(r.HOOK, r.timestamp) for r in recorder.records] == [("on_b_dial", first_dial)]

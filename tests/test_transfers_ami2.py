@@ -228,3 +228,20 @@ def test_asterisk_internal_channels_in_a_bridge_are_not_parties() -> None:
     assert hooks.seen == [("b_dial", "201", ["202"]), ("up", "201", "202"),
                           ("hangup", "201", "completed")]
     assert manager.is_idle()
+
+
+def test_a_call_forwarded_through_a_local_channel_keeps_the_dialled_number_throughout() -> None:
+    """A forward's Local ;1 was dialed (DialBegin), unlike a DTMF consultation's.
+
+    Regression: once its DialEnd had cleared ``back_dial``, the forward's
+    Local half was taken for a DTMF attended-transfer consultation, and
+    on_up/on_hangup named the Local leg (202) where on_b_dial said 701.
+    """
+    from cacofonisk.calls import hook_of
+    from cacofonisk.testing.recorder import replay
+    from cacofonisk.testing.scenarios import build
+
+    recorder, _manager = replay(build("call_forward", "ami2", exten="701").events)
+    hooks = [(hook_of(record), getattr(record, "to_number", None)) for record in recorder.records]
+    assert [hook for hook, _ in hooks] == ["on_b_dial", "on_b_dial_end", "on_up", "on_hangup"]
+    assert {number for _, number in hooks} == {"701"}

@@ -154,18 +154,25 @@ def load_scenario(spec: str) -> tuple[str, list[Mapping[str, Any]]]:
 
 
 class _Progress(BaseReporter):
-    """Counts the log's events the manager has applied: all but the
-    FullyBooted the test server sends at login, before the log."""
+    """Counts the log's events the manager has applied that it consumes
+    (``expected_events``): all but the FullyBooted the test server sends at
+    login, before the log. Other events reach it too when the user's
+    reporter records raw events (``--record``); they are not counted."""
+
+    #: counting needs no skipped event (reporters.base.sees_raw_events)
+    wants_every_event = False
 
     def __init__(self) -> None:
         self.applied = 0
         self.changed = asyncio.Event()
         self._login_seen = False
+        self._wanted = {n.lower() for n in ChannelManager.INTERESTING_EVENTS}
 
     def on_event(self, event: Any) -> None:
-        if not self._login_seen and event.get("Event") == "FullyBooted":
+        name = str(event.get("Event", ""))
+        if not self._login_seen and name == "FullyBooted":
             self._login_seen = True
-        else:
+        elif name.lower() in self._wanted:
             self.applied += 1
         self.changed.set()
 

@@ -27,7 +27,7 @@ from ..constants import AST_STATE_DOWN, AST_STATE_RING, AST_STATE_RINGING, AST_S
 from ..errors import MalformedEvent
 from ..fsm.channel import Channel
 from ..topology import cut_local_links, dialed_channels, dialing_channel
-from .common import UNKNOWN_CAUSES_AMI1, Rules, hangup_details, hangup_reason
+from .common import UNKNOWN_CAUSES_AMI1, hangup_details, hangup_reason
 from .states import StateRules
 
 _A_DIAL_STATES = (3, AST_STATE_RING, AST_STATE_UP)  # Dialing, Ring, Up
@@ -44,7 +44,7 @@ def _is_connectab(a_chan: Channel) -> bool:
     return bool(local_b is not None and local_a.fwd_dials and local_b.fwd_dials)
 
 
-class Ami1Rules(StateRules, Rules):
+class Ami1Rules(StateRules):
     """The AMI 1.x dialect."""
 
     NAME = "ami1"

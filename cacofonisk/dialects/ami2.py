@@ -31,8 +31,7 @@ from .. import events as ami
 from ..constants import AST_STATE_DOWN, AST_STATE_RING, AST_STATE_RINGING, AST_STATE_UP
 from ..fsm.channel import Channel
 from ..topology import bridge_peers, creation_order, dialed_channels, dialing_channel
-from .common import UNKNOWN_CAUSES_AMI2, Rules, hangup_details, hangup_reason, set_caller_id
-from .states import StateRules
+from .common import UNKNOWN_CAUSES_AMI2, hangup_details, hangup_reason, set_caller_id
 from .transfers2 import TransferRules
 
 
@@ -56,7 +55,18 @@ def _dialed(channel: Channel) -> list[Channel]:
     return dialed_channels(channel, through_own_local=False)
 
 
-class Ami2Rules(TransferRules, StateRules, Rules):
+def _rang_at(targets: list[Channel]) -> float | None:
+    """When Asterisk started ringing ``targets``: their first DialBegin's AMI time.
+
+    A ring held back for its dial burst is reported later (at the event
+    that ends the burst, or at ``flush``); its record still says when the
+    ringing began. None (the current event's time) if no DialBegin had one.
+    """
+    times = [target.dial_began for target in targets if target.dial_began is not None]
+    return min(times) if times else None
+
+
+class Ami2Rules(TransferRules):
     """The AMI 2+ dialect."""
 
     NAME = "ami2"
@@ -181,6 +191,8 @@ class Ami2Rules(TransferRules, StateRules, Rules):
         if destination not in channel.fwd_dials:
             channel.fwd_dials.append(destination)
         destination.back_dial = channel
+        destination.was_dialed = True
+        destination.dial_began = record.timestamp
         if not destination.is_local and destination.ami_state == AST_STATE_RINGING:
             self._b_ringing(destination)
 
@@ -242,7 +254,7 @@ class Ami2Rules(TransferRules, StateRules, Rules):
             for b_chan in ringing:
                 b_chan.marks.b_dial_reported = True
             self.tracker.b_dial(a_chan.uniqueid, a_chan.caller_id, a_chan.exten,
-                                [dial.caller_id for dial in ringing])
+                                [dial.caller_id for dial in ringing], at=_rang_at(ringing))
 
     def _originate_rings(self, channel: Channel, originating: Channel) -> None:
         """Originate: the party called first is shown as the caller."""
@@ -255,7 +267,8 @@ class Ami2Rules(TransferRules, StateRules, Rules):
         a_chan.exten = originating.fwd_dials[0].exten
         a_chan.side = "A"
         channel.marks.b_dial_reported = True
-        self.tracker.b_dial(a_chan.uniqueid, a_chan.caller_id, a_chan.exten, [channel.caller_id])
+        self.tracker.b_dial(a_chan.uniqueid, a_chan.caller_id, a_chan.exten, [channel.caller_id],
+                            at=_rang_at([channel]))
 
     def on_dial_end(self, record: ami.DialEnd) -> None:
         registry = self.tracker.channels

@@ -216,9 +216,8 @@ class Rules:
             record.uniqueid, record.channel, ami_state=record.state,
             caller_id=make_caller_id(account_code(record.account_code),
                                      record.caller_id_name, record.caller_id_num, True),
-            exten=record.exten, linkedid=record.linkedid,
+            exten=record.exten, linkedid=record.linkedid, created=record.timestamp,
         )
-        channel.created = record.timestamp
         registry.add(channel)
         tracker = self.tracker
         tracker.age_check_in -= 1

@@ -1,6 +1,6 @@
 """State happenings of both dialects: hold, parking, queue waits, conferences.
 
-These rules report API.md's state hooks (``on_hold`` ... ``on_conference_leave``)
+These rules report the state hooks of docs/state-hooks.md (``on_hold`` ... ``on_conference_leave``)
 through the tracker; they never change what the 2017 hooks report, so the
 AMI 1.x conformance with cacofonisk 0.4.0 stays exact.
 
@@ -33,8 +33,7 @@ from .. import events as ami
 from ..constants import AST_STATE_UP
 from ..fsm.channel import Channel
 from ..topology import dialed_channels
-from ..tracker import Tracker
-from .common import caller_of
+from .common import Rules, caller_of
 
 
 def _device_caller_id(device: str) -> CallerId:
@@ -50,10 +49,12 @@ def _device_caller_id(device: str) -> CallerId:
     return CallerId(number=number or None, is_public=True)
 
 
-class StateRules:
-    """Mixin for both dialects' ``Rules``: the state-hook handlers."""
+class StateRules(Rules):
+    """The state-hook handlers, the base class of both dialects' rules.
 
-    tracker: Tracker
+    A base class rather than a mixin: a compiled (mypyc) class may have
+    one base only, and the method resolution order is the same.
+    """
 
     def state_handlers(self) -> dict[type[ami.AmiEvent], object]:
         """Record type -> handler, for the dialect's ``handlers`` table."""

@@ -31,25 +31,24 @@
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..bridges import Bridge
 from ..callerid import CallerId
 from .. import events as ami
 from ..fsm.channel import Channel
 from ..topology import bridge_peers, dialed_channels
-from ..tracker import Tracker
+from .states import StateRules
 
 
-class TransferRules:
-    """Mixin for Ami2Rules: the transfer handlers."""
+class TransferRules(StateRules):
+    """The transfer handlers of Ami2Rules, its base class.
 
-    tracker: Tracker
+    A base class rather than a mixin: a compiled (mypyc) class may have
+    one base only, and the method resolution order is the same.
+    """
+
     #: Local ``;1`` Uniqueid -> (the transferer it calls for, that transferer's
     #: side before): DTMF consultation calls in progress (``adopt_consultation``)
     consultations: dict[str, tuple[Channel, str]]
-    #: provided by StateRules (dialects/states.py): ``channel`` stops holding its call
-    end_hold: Callable[[Channel], None]
 
     def _failed(self, result: str, what: str) -> bool:
         """A transfer whose Result is not Success changed nothing: trace it, say so."""
@@ -111,13 +110,16 @@ class TransferRules:
         bridges its ``;1`` half with the transferer, without a Dial: the
         transferer becomes the caller of that call (to the Local's
         extension), so its ringing and answer are reported like a dial.
+        A Local ``;1`` that was dialed (a call forward, a queue member) is
+        someone's dial target, not a consultation, even after the DialEnd
+        that answered it has cleared its ``back_dial``.
         """
         peers = bridge.peers
         if len(peers) != 2:
             return
         real, local = peers if peers[1].is_local else (peers[1], peers[0])
         if (not local.is_local or real.is_local or not real.is_relevant
-                or local.back_dial is not None or local.is_originated
+                or local.back_dial is not None or local.was_dialed or local.is_originated
                 or local.fwd_local_bridge is None or local.back_local_bridge is not None):
             return
         local.back_dial = real

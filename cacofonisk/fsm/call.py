@@ -79,7 +79,7 @@ CALL_RULES: tuple[Rule, ...] = (
     Rule("abandon", _LIVE, None, (_emit,)),
     Rule("merge", _LIVE, _C.MERGED, (_note,)),
     Rule("end", _LIVE, _C.ENDED, (_emit,)),
-    # the state hooks (API.md "State hooks"): reported, the state stays
+    # the state hooks (docs/state-hooks.md): reported, the state stays
     *(Rule(trigger, _LIVE, None, (_emit,))
       for trigger in ("hold", "unhold", "park", "park_end", "queue_join", "queue_leave",
                       "conference_join", "conference_leave")),

@@ -128,6 +128,18 @@ class Channel:
             other half (``;1`` -> ``;2`` forward).
         back_dial: the channel that dials this one (set by Dial Begin /
             DialBegin / AgentCalled, cleared by DialEnd or hangup).
+        was_dialed: 2+: some channel dialed this one (a DialBegin with a
+            source); unlike ``back_dial`` it stays set after the DialEnd, so
+            a forward's or a queue's Local half is never taken for the
+            undialed Local of a DTMF consultation (``adopt_consultation``).
+        dial_began: 2+: AMI time of the DialBegin that dialed this one (None
+            if none, or no Timestamp): a ring held back for its dial burst
+            is reported with it, as that is when Asterisk started ringing.
+        created: AMI Timestamp of its Newchannel (None without
+            ``timestampevents``; a channel first found by a resync: that
+            time less its ``Duration``): how old it is, for
+            ``Tracker.max_channel_age``, and a call's ``began`` in
+            ``snapshot()`` (its caller channel's creation).
         fwd_dials: channels this one dials.
         linked: 1.x peers bridged to this one (Bridge Link); a tuple, empty
             for most channels.
@@ -153,22 +165,21 @@ class Channel:
         queue: the queue the caller waits in (QueueCallerJoin .. Leave).
         queue_outcome: how its queue wait ends, once known: 'answered'
             (a member answered), 'abandoned' (QueueCallerAbandon); '' else.
-        created: AMI Timestamp of its Newchannel (None without
-            ``timestampevents``): how old it is, for ``Tracker.max_channel_age``.
     """
 
     __slots__ = (
         "uniqueid", "name", "linkedid", "state", "ami_state", "exten",
         "caller_id", "_custom", "fwd_local_bridge",
         "back_local_bridge", "back_dial", "fwd_dials", "linked", "bridge", "side",
-        "is_originated", "marks", "dial_status", "hangup_requested_by",
+        "is_originated", "was_dialed", "dial_began", "created", "marks", "dial_status",
+        "hangup_requested_by",
         "early_media", "resumed", "on_hold", "hold_bridge", "hold_lead", "queue", "queue_outcome",
-        "is_local", "is_relevant", "created",
+        "is_local", "is_relevant",
     )
 
     def __init__(self, uniqueid: str, name: str, *, ami_state: int = 0,
                  caller_id: CallerId | None = None, exten: str = "",
-                 linkedid: str | None = None) -> None:
+                 linkedid: str | None = None, created: float | None = None) -> None:
         self.uniqueid = uniqueid
         self.name = name
         # as set_name does (inlined: one channel per Newchannel of a busy server)
@@ -189,6 +200,9 @@ class Channel:
         self.bridge: Bridge | None = None
         self.side = ""
         self.is_originated = False
+        self.was_dialed = False
+        self.dial_began: float | None = None
+        self.created = created
         self.marks = Marks()
         self.dial_status = ""
         self.hangup_requested_by = ""
@@ -199,7 +213,6 @@ class Channel:
         self.hold_lead: Channel | None = None
         self.queue = ""
         self.queue_outcome = ""
-        self.created: float | None = None
 
     @property
     def custom(self) -> dict[str, Any]:

@@ -68,13 +68,21 @@ class BaseReporter:
     """
 
     def trace_ami(self, event: Any) -> None:
-        """Every AMI event, before it is processed."""
+        """Every AMI event, before it is processed.
+
+        ``event`` is a plain ``dict`` of the headers with the names as
+        Asterisk spelled them (``event["Uniqueid"]``; a repeated header is
+        a list), live (AmiRunner) as in a replay (FileRunner). Live events
+        are no longer panoramisk ``Message`` objects: read them with the
+        exact header name, not ``event["uniqueid"]`` or ``event.uniqueid``.
+        Do not change it: the manager reads it after you.
+        """
 
     def trace_msg(self, msg: str) -> None:
         """A diagnostic message from the tracker."""
 
     def on_event(self, event: Any) -> None:
-        """Every AMI event, after it is processed."""
+        """Every AMI event, after it is processed (the same dict as ``trace_ami``)."""
 
     def close(self) -> None:
         """End of input: flush buffered output."""
@@ -165,3 +173,34 @@ class BaseReporter:
 
 class SilentReporter(BaseReporter):
     """A reporter that ignores everything (useful in tests and benchmarks)."""
+
+
+def sees_raw_events(reporter: Any) -> bool:
+    """Whether ``reporter`` wants every raw AMI event, even those no rule consumes.
+
+    True when it has a ``trace_ami`` or ``on_event`` of its own (not
+    BaseReporter's no-ops), as ``JsonReporter`` has: runners then hand it
+    every event that arrived (FileRunner does not skip by name, AmiRunner
+    neither skips nor asks Asterisk for an event filter), so a recording is
+    complete. A fan-out (a ``reporters`` list, as ``MultiReporter`` has)
+    sees them if one of its reporters does. A reporter can say it outright
+    with a boolean ``wants_every_event`` attribute (the live view's counter
+    sets it False: it counts the events the tracker applies). A duck-typed
+    reporter with such a method counts.
+    """
+    declared = getattr(reporter, "wants_every_event", None)
+    if isinstance(declared, bool):
+        return declared
+    children = getattr(reporter, "reporters", None)
+    if isinstance(children, (list, tuple)):
+        return any(sees_raw_events(child) for child in children)
+    for hook in ("trace_ami", "on_event"):
+        if hook in getattr(reporter, "__dict__", {}):
+            return True
+        method = getattr(type(reporter), hook, None)
+        if method is None:
+            if getattr(reporter, hook, None) is not None:
+                return True
+        elif method not in (BaseReporter.trace_ami, BaseReporter.on_event):
+            return True
+    return False

@@ -13,7 +13,9 @@ servers the runner follows. What it adds to panoramisk:
   delay reconnect is switched off), and no retry on a refused login;
 * a resync after a reconnect (see ``ami_resync``);
 * server-side AMI ``Filter``s built from ``INTERESTING_EVENTS``, and the same
-  skip on our side (Filter may be refused by Asterisk's permissions);
+  skip on our side (Filter may be refused by Asterisk's permissions); both
+  are off when the reporter records raw events (a ``--record`` file holds
+  every event Asterisk sent, as a replay's recording does);
 * health figures (``health()``).
 
 Secrets never appear in logs, reprs or error messages.
@@ -35,7 +37,7 @@ from cacofonisk.errors import AuthenticationFailed, ConnectionFailed, GaveUpConn
 
 from .ami_hosts import AmiHost, RunnerOptions
 from .ami_banner import dialect_of, dialect_of_core_settings, read_banner
-from .ami_protocol import PANORAMISK_LOG, SECRETS, _Panoramisk, _Protocol
+from .ami_protocol import PANORAMISK_LOG, SECRETS, _Panoramisk, _Protocol, plain_headers
 from .ami_resync import Resync
 
 log = logging.getLogger(__name__)
@@ -48,13 +50,17 @@ class _Link:
     """One Asterisk server: connection lifecycle, hold/resync, health."""
 
     def __init__(self, host: AmiHost, manager: Any, options: RunnerOptions,
-                 on_change: Callable[[], None]) -> None:
+                 on_change: Callable[[], None], every_event: bool = False) -> None:
         self.host = host
         self.name = host.name
         self.manager = manager
         self.options = options
         self._on_change = on_change
-        self.interesting = _interesting(manager)
+        #: lower-cased names the manager consumes, None for every event: the
+        #: reporter records raw events (``every_event``, e.g. ``--record``),
+        #: so neither a server-side Filter nor our skip may drop any; the
+        #: manager still skips them by name before parsing (cheap)
+        self.interesting = None if every_event else _interesting(manager)
         self.connected = False
         self.logins = 0
         #: connection attempts that ended before a login (refused, timed
@@ -160,11 +166,11 @@ class _Link:
         loop = asyncio.get_running_loop()
         opts = self.options
         self._lost = lost = loop.create_future()
-        pano = _Panoramisk(self._connection_lost, loop=loop, host=self.host.host,
+        pano = _Panoramisk(self._connection_lost, self._on_message, loop=loop,
+                           host=self.host.host,
                            port=self.host.port, ssl=self.host.ssl, encoding=opts.encoding,
                            log=PANORAMISK_LOG,
                            ping_delay=max(int(opts.ping_interval), 1))
-        pano.register_event("*", self._on_message)
         log.info("server %r: connecting", self.name)
         transport, protocol = await asyncio.wait_for(
             loop.create_connection(_Protocol, self.host.host, self.host.port,
@@ -359,6 +365,8 @@ class _Link:
             self._deliver(message)
 
     def _deliver(self, message: Any) -> None:
+        if message.__class__ is not dict:  # a resync's answer, parsed by panoramisk
+            message = plain_headers(message)
         try:
             self.manager.on_event(message)
         except Exception:

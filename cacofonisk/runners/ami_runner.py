@@ -24,6 +24,7 @@ from typing import Any
 
 from cacofonisk.errors import ConfigurationError
 from cacofonisk.manager import ChannelManager
+from cacofonisk.reporters.base import sees_raw_events
 
 from .ami_hosts import AmiHost, Health, HostConfig, RunnerOptions
 from .ami_link import _Link
@@ -70,7 +71,8 @@ class AmiRunner:
         self.options = RunnerOptions.from_kwargs(options)
         self.channel_managers = [_make_manager(channel_manager, reporter, h.name)
                                  for h in self.hosts]
-        self._links = [_Link(h, m, self.options, self._emit_health)
+        every_event = sees_raw_events(reporter)  # e.g. a JsonReporter: a complete recording
+        self._links = [_Link(h, m, self.options, self._emit_health, every_event)
                        for h, m in zip(self.hosts, self.channel_managers, strict=True)]
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None

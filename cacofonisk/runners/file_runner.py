@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import ConfigurationError
 from ..events import event_name
 from ..manager import ChannelManager
-from ..reporters.base import BaseReporter
+from ..reporters.base import sees_raw_events
 
 
 def _fast_json_loads() -> Callable[[bytes], Any] | None:
@@ -107,25 +107,6 @@ class FileRunner:
         finally:
             gc.unfreeze()
             self.reporter.close()
-
-
-_RAW_NO_OPS = (BaseReporter.trace_ami, BaseReporter.on_event)
-
-
-def sees_raw_events(reporter: Any) -> bool:
-    """Whether ``reporter`` has a ``trace_ami`` or ``on_event`` of its own
-    (not BaseReporter's no-ops), i.e. wants every raw event, even the ones
-    no rule consumes. A duck-typed reporter with such a method counts."""
-    for hook in ("trace_ami", "on_event"):
-        if hook in getattr(reporter, "__dict__", {}):
-            return True
-        method = getattr(type(reporter), hook, None)
-        if method is None:
-            if getattr(reporter, hook, None) is not None:
-                return True
-        elif method not in _RAW_NO_OPS:
-            return True
-    return False
 
 
 def _flush(manager: Any) -> None:

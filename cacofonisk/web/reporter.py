@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 class LiveReporter(BaseReporter):
     """Publishes call events to the live view (feed, call histories, counters)."""
 
+    #: its ``on_event`` counts the events the tracker applies: the runners may
+    #: keep skipping the others by name (``reporters.base.sees_raw_events``)
+    wants_every_event = False
+
     def __init__(self, feed: EventFeed, histories: CallHistories, counters: Counters) -> None:
         self.feed = feed
         self.histories = histories

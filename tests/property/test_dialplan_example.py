@@ -11,8 +11,6 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "test_my_dialplan.py"
 DOC = ROOT / "docs" / "property-testing.md"
@@ -34,9 +32,6 @@ def test_the_docs_page_quotes_the_example_verbatim() -> None:
     assert quoted == EXAMPLE.read_text(encoding="utf-8")
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "a Forward route's calls: the tracker reports to_number 202 (the Local leg) after "
-    "on_up where on_b_dial said 701; see KNOWN_TRACKER_BUGS in tests/test_simulator.py"))
 def test_the_example_dialplan_test_passes() -> None:
     module = _example()
     module.test_every_call_through_my_dialplan_is_reported_as_expected()

@@ -16,12 +16,6 @@ from cacofonisk.testing.recorder import replay
 from cacofonisk.testing.strategies import concurrent_scenarios, interleavings
 
 
-#: (dialect, flow) whose lone replay differs from the builder's expectations today:
-#: tests/test_simulator.py KNOWN_TRACKER_BUGS says why (strict xfail there); the
-#: union property is still checked for them.
-KNOWN_TRACKER_BUGS = {("ami2", "call_forward")}
-
-
 @given(data=st.data(), dialect=st.sampled_from(["ami1", "ami2"]))
 def test_interleaved_calls_report_the_union_of_each_call_alone(data: st.DataObject,
                                                                dialect: str) -> None:
@@ -32,8 +26,7 @@ def test_interleaved_calls_report_the_union_of_each_call_alone(data: st.DataObje
     total = 0
     for call in calls:
         alone = replay(call.events)[0].expects()
-        if (dialect, call.flow) not in KNOWN_TRACKER_BUGS:
-            assert alone == list(call.expected), call.flow
+        assert alone == list(call.expected), call.flow
         mine = [e for e in reported if e.call_id in set(call.uniqueids)]
         assert mine == alone, call.flow
         total += len(alone)

@@ -1,0 +1,59 @@
+"""Build hook: the optional mypyc-compiled core (``CACOFONISK_MYPYC=1``).
+
+    pip install -e .                      # pure Python (the default; no compiler)
+    CACOFONISK_MYPYC=1 pip install -e .   # the hot modules compiled with mypyc
+
+Metadata lives in pyproject.toml; this file only adds the extension modules
+when asked. The build backend (``build_backend.py``) asks for mypy (which
+ships mypyc) only then, so a default install never needs mypy or a C
+compiler. See README, "Performance".
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from setuptools import setup
+
+HERE = Path(__file__).resolve().parent
+
+#: The modules compiled when CACOFONISK_MYPYC=1: everything a live event
+#: passes through after parsing. Records (events.py, calls.py, callerid.py:
+#: attrs classes), the generated parsers and the adapters stay interpreted.
+COMPILED = [
+    "cacofonisk/manager.py",
+    "cacofonisk/hook_delivery.py",
+    "cacofonisk/tracker.py",
+    "cacofonisk/registry.py",
+    "cacofonisk/bridges.py",
+    "cacofonisk/topology.py",
+    "cacofonisk/fsm/channel.py",
+    "cacofonisk/dialects/common.py",
+    "cacofonisk/dialects/states.py",
+    "cacofonisk/dialects/ami1.py",
+    "cacofonisk/dialects/ami2.py",
+    "cacofonisk/dialects/transfers2.py",
+]
+
+
+def compiled_core() -> list:
+    """The mypyc extension modules, or none unless CACOFONISK_MYPYC=1.
+
+    A pure build also deletes compiled modules an earlier compiled editable
+    install left beside the sources: Python would import them instead of
+    the .py files, and run stale code.
+    """
+    if os.environ.get("CACOFONISK_MYPYC", "") not in ("1", "true", "yes"):
+        for stale in (HERE / "cacofonisk").rglob("*.so"):
+            print(f"cacofonisk: pure build, removing the compiled {stale.relative_to(HERE)}")
+            stale.unlink()
+        return []
+    from mypyc.build import mypycify
+
+    # One group with a dotted name: its shared library is
+    # cacofonisk/_core__mypyc*.so, inside the package, never a hash-named
+    # module at the top level.
+    return mypycify(COMPILED, opt_level="3", group_name="cacofonisk._core")
+
+
+setup(ext_modules=compiled_core())
