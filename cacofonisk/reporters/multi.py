@@ -29,7 +29,7 @@ class MultiReporter(BaseReporter):
             try:
                 method(*args)
             except Exception:
-                log.exception("reporter %r hook %s raised", reporter, hook)
+                self._raised(reporter, hook)
 
     def trace_ami(self, event: Any) -> None:
         self._each("trace_ami", event)
@@ -48,4 +48,11 @@ class MultiReporter(BaseReporter):
             try:
                 deliver(reporter, record)
             except Exception:
-                log.exception("reporter %r raised on %s", reporter, record.HOOK)
+                self._raised(reporter, record.HOOK)
+
+    def _raised(self, reporter: Any, hook: str) -> None:
+        """One reporter's hook raised (called inside the ``except``): log it.
+
+        A subclass may count it too (the live view's ``CountingReporter``).
+        """
+        log.exception("reporter %r hook %s raised", reporter, hook)

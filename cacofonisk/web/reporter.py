@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..calls import CallEvent, hook_of
-from ..reporters.base import BaseReporter, deliver
+from ..reporters.base import BaseReporter
+from ..reporters.multi import MultiReporter
 from .feed import EventFeed
 from .history import CallHistories
 from .metrics import Counters
@@ -52,7 +53,7 @@ class LiveReporter(BaseReporter):
         self.counters.count_call_event(record.server, hook)
 
 
-class CountingReporter(BaseReporter):
+class CountingReporter(MultiReporter):
     """Fans every hook out to ``reporters`` in order, like MultiReporter, and
     counts the hooks that raised (the others still run).
 
@@ -62,36 +63,9 @@ class CountingReporter(BaseReporter):
     """
 
     def __init__(self, reporters: Iterable[Any], counters: Counters) -> None:
-        self.reporters = list(reporters)
+        super().__init__(reporters)
         self.counters = counters
 
-    def _each(self, hook: str, *args: Any) -> None:
-        for reporter in self.reporters:
-            method = getattr(reporter, hook, None)
-            if method is None:
-                continue
-            try:
-                method(*args)
-            except Exception:
-                self.counters.hook_errors += 1
-                log.exception("reporter %r hook %s raised", reporter, hook)
-
-    def trace_ami(self, event: Any) -> None:
-        self._each("trace_ami", event)
-
-    def trace_msg(self, msg: str) -> None:
-        self._each("trace_msg", msg)
-
-    def on_event(self, event: Any) -> None:
-        self._each("on_event", event)
-
-    def close(self) -> None:
-        self._each("close")
-
-    def on_call_event(self, record: CallEvent) -> None:
-        for reporter in self.reporters:
-            try:
-                deliver(reporter, record)
-            except Exception:
-                self.counters.hook_errors += 1
-                log.exception("reporter %r raised on %s", reporter, record.HOOK)
+    def _raised(self, reporter: Any, hook: str) -> None:
+        self.counters.hook_errors += 1
+        super()._raised(reporter, hook)
