@@ -257,3 +257,18 @@ def test_a_webhook_secret_that_is_not_base64_exits_2_without_echoing_it(
                  "--webhook-secret-file", str(secret_file)]) == 2
     err = capsys.readouterr().err
     assert "not base64" in err and "at all!" not in err
+
+
+def test_lease_bound_messages_never_go_to_the_spill_file(tmp_path: Path) -> None:
+    """A message with a deadline (a cluster worker's lease) read back from the
+    file by a later run would be sent after its lease: it is counted instead."""
+    import attrs
+
+    path = tmp_path / "spill"
+    spool = Spool(2, path)
+    bound = [attrs.evolve(message(n), deadline=lambda: float("inf")) for n in range(4)]
+    assert [spool.put(m) for m in bound] == [True, True, False, False]
+    assert spool.overflowed == 2 and spool.spilled == 0
+    assert spool.spill_all([]) == 0 and spool.unspillable == 2
+    spool.close()
+    assert path.read_text() == ""

@@ -78,3 +78,51 @@ def test_without_a_spill_file_overflow_and_loss_are_counted_not_silent(
     publisher.close()
     assert publisher.health()["lost"] == 4
     assert "dropped" in caplog.text and "lost" in caplog.text
+
+
+async def test_lease_bound_messages_past_their_deadline_are_dropped_and_counted_never_sent_late(
+        tmp_path: Path, nodes: list[nats_server.NatsNode]) -> None:
+    """A cut cluster worker's records wait while NATS is away; once its fence
+    closed they must not reach the stream after its successor's records."""
+    import attrs
+
+    node = nats_server.NatsNode(tmp_path / "n1")  # its port is free: NATS is down
+    records = records_of(2)
+    half = len(records) // 2
+    fence = [float("inf")]  # the cut worker's lease: valid until the test closes it
+    publisher = NatsPublisher([node.url], close_timeout=2.0)
+    try:
+        for record in records[:half]:
+            message = publisher.scheme.record_message(record)
+            publisher.submit(attrs.evolve(message, deadline=lambda: fence[0]))
+        fence[0] = 0.0  # the fence closed before NATS came back
+        for record in records[half:]:  # the successor's (no deadline of its own here)
+            publisher.on_call_event(record)
+        nodes.append(node.start())
+        assert await asyncio.to_thread(publisher.flush, 20.0), publisher.health()
+        assert publisher.health()["expired"] == half
+    finally:
+        publisher.close()
+    assert sorted(await stored_ids(node.url)) == sorted(r.event_id for r in records[half:])
+
+
+async def test_lease_bound_messages_whose_lease_is_renewed_are_sent(
+        tmp_path: Path, nodes: list[nats_server.NatsNode]) -> None:
+    import time
+
+    import attrs
+
+    node = nats_server.NatsNode(tmp_path / "n1")
+    nodes.append(node.start())
+    valid_until = [time.monotonic() + 60.0]
+    publisher = NatsPublisher([node.url])
+    records = records_of(2)
+    try:
+        for record in records:
+            message = publisher.scheme.record_message(record)
+            publisher.submit(attrs.evolve(message, deadline=lambda: valid_until[0]))
+        assert await asyncio.to_thread(publisher.flush, 20.0), publisher.health()
+        assert publisher.health()["expired"] == 0
+    finally:
+        publisher.close()
+    assert sorted(await stored_ids(node.url)) == sorted(r.event_id for r in records)

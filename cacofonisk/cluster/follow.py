@@ -138,6 +138,11 @@ class Follower:
         self.pending_hangups: dict[str, str] = {}
         self._checkpoint_rev = 0
 
+    def deadline(self) -> float:
+        """The fence time now (``clock``): renewals move it on, a fence or a
+        hand-over sets it to 0."""
+        return self.valid_until
+
     def fenced(self) -> bool:
         """True once the lease may have lapsed: nothing may be published."""
         return self.clock() >= self.valid_until
@@ -217,8 +222,10 @@ class Follower:
     async def _forward(self) -> None:
         """Hand records on in order: checkpoint first, then the batch.
 
-        A reporter with ``on_cluster_event(record, origin)`` gets the record
-        with its origin (worker id and fencing token), e.g. to stamp output.
+        A reporter with ``on_cluster_event(record, origin, deadline)`` gets
+        the record with its origin (worker id and fencing token), e.g. to
+        stamp output, and ``deadline``: a callable giving the fence time now
+        (a publisher must not send the record after it).
         """
         stamped = getattr(self.reporter, "on_cluster_event", None)
         origin = {"worker": self.worker, "lease": self.lease}
@@ -244,7 +251,7 @@ class Follower:
             for record in batch:
                 try:
                     if stamped is not None:
-                        stamped(record, origin)
+                        stamped(record, origin, self.deadline)
                     else:
                         deliver(self.reporter, record)
                 except Exception:

@@ -14,7 +14,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -80,12 +80,24 @@ class ClusterOutput:
     (the token never goes down in stream order).
     """
 
-    def __init__(self, out: Any, stamp_lines: bool, publisher: Any = None) -> None:
+    def __init__(self, out: Any, stamp_lines: bool, publisher: Any = None,
+                 live: Any = None) -> None:
         self.out = out
         self.stamp_lines = stamp_lines
         self.publisher = publisher
+        #: the live view's reporter with ``--http`` (None without)
+        self.live = live
 
-    def on_cluster_event(self, record: CallEvent, origin: Mapping[str, Any]) -> None:
+    def on_cluster_event(self, record: CallEvent, origin: Mapping[str, Any],
+                         deadline: Callable[[], float] | None = None) -> None:
+        """Write and publish one record of a followed server.
+
+        ``deadline`` (the follower's fence, ``time.monotonic``) goes with the
+        published message: the publisher drops it rather than send it after
+        the lease may have lapsed (see ``Message.deadline``).
+        """
+        if self.live is not None:
+            deliver(self.live, record)
         if self.stamp_lines:
             line = {**record.as_dict(), **origin, "published": time.time()}
             self.out._write(json.dumps(line, sort_keys=True, default=str))
@@ -95,7 +107,17 @@ class ClusterOutput:
             message = self.publisher.scheme.record_message(record)
             headers = {**message.headers, "Cacofonisk-Worker": str(origin["worker"]),
                        "Cacofonisk-Lease": str(origin["lease"])}
-            self.publisher.submit(attrs.evolve(message, headers=headers))
+            self.publisher.submit(attrs.evolve(message, headers=headers, deadline=deadline))
+
+    async def settle(self, deadline: Callable[[], float]) -> None:
+        """Before a hand-over: wait (up to the fence) until the publisher has
+        sent what waits, so the successor's records come after ours; what is
+        still unsent at the fence is dropped by the publisher (expired)."""
+        if self.publisher is None:
+            return
+        left = deadline() - time.monotonic()
+        if left > 0:
+            await asyncio.to_thread(self.publisher.flush, left)
 
     def close(self) -> None:
         """At the end of the worker: flush the output, send what waits."""
@@ -108,11 +130,13 @@ class ClusterOutput:
 
 
 def run_cluster(args: argparse.Namespace, hosts: Sequence[Mapping[str, Any]],
-                options: dict[str, Any], out: Any) -> int:
+                options: dict[str, Any], out: Any, http: Any = None) -> int:
     """Run one worker until SIGINT/SIGTERM; then hand every server over.
 
     Args:
         out: listen's stdout reporter (text or JSON lines).
+        http: ``HttpOptions`` (``--http``): serve the live view of the servers
+            this worker follows, and the cluster in ``/health``; None: no HTTP.
     """
     from ..commands import publish_options
     from .worker import ClusterWorker
@@ -128,12 +152,23 @@ def run_cluster(args: argparse.Namespace, hosts: Sequence[Mapping[str, Any]],
     if getattr(args, "publish", None):
         wired, _ = publish_options.wire(args, out, options)
         publisher = wired.reporters[-1]
-    output = ClusterOutput(out, getattr(args, "format", "text") == "jsonl", publisher)
+    view = None
+    if http is not None:
+        from ..web import options as http_options
+
+        view = http_options.live_view(http)  # says how to install aiohttp
+    output = ClusterOutput(out, getattr(args, "format", "text") == "jsonl", publisher,
+                           None if view is None else view.reporter)
     worker = ClusterWorker(settings, hosts, output, options)
     if hasattr(out, "on_broken_pipe"):
         out.on_broken_pipe = worker.stop
     try:
-        asyncio.run(_until_signal(worker))
+        if view is None:
+            asyncio.run(_until_signal(worker))
+        else:
+            from .http import serve_worker
+
+            asyncio.run(serve_worker(worker, view, http, lambda: _until_signal(worker)))
     finally:
         output.close()
     return 0

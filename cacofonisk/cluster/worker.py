@@ -154,6 +154,9 @@ class ClusterWorker:
         self._stop = asyncio.Event()
         self._nc: Any = None
         self.store: LeaseStore | None = None
+        #: the bucket as the last round read it (``listen --http``'s /health)
+        self.last_view: ClusterView | None = None
+        self.last_view_at: float | None = None
 
     def stop(self) -> None:
         """Leave the cluster (safe from a signal handler on the loop)."""
@@ -214,6 +217,7 @@ class ClusterWorker:
         await store.heartbeat(self.worker_id, {"started": self.started,
                                                "servers": sorted(self.followers)})
         view = await store.view()
+        self.last_view, self.last_view_at = view, time.time()
         live = set(view.workers) | {self.worker_id}
         for worker in live:
             self._seen.setdefault(worker, self._round)
@@ -334,7 +338,13 @@ class ClusterWorker:
         if follower is None or revision is None:
             return
         await follower.stop(flush=True)
-        if self.store is not None and not follower.fenced():
+        settle = getattr(self.reporter, "settle", None)
+        if settle is not None:  # our records first, then the successor's
+            with contextlib.suppress(Exception):
+                await settle(follower.deadline)
+        fenced = follower.fenced()
+        follower.valid_until = 0.0  # whatever is still unsent now is dropped, not sent late
+        if self.store is not None and not fenced:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.store.release(name, revision),
                                        self.settings.round)

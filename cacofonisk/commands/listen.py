@@ -530,10 +530,7 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "cluster", None):
         from ..cluster.wiring import run_cluster  # nats-py only in cluster mode
 
-        if http is not None:
-            raise ConfigurationError("--http is not available with --cluster yet; use "
-                                     "`cacofonisk cluster status`")
-        return run_cluster(args, hosts, options, out)
+        return run_cluster(args, hosts, options, out, http)
     reporter, managers = publish_options.wire(args, reporter, options)
     view = None if http is None else http_options.live_view(http)
     runner = AmiRunner(hosts, reporter if view is None else view.wrap(reporter), managers,

@@ -103,5 +103,5 @@ def format_publisher_health(figures: dict[str, Any]) -> str:
     """One line of the publisher's figures for ``--health``."""
     state = "up" if figures.get("connected") else "DOWN"
     keys = ("acked", "duplicates", "in_flight", "buffered", "spill_waiting", "overflowed",
-            "lost")
+            "lost", "expired")
     return f"health nats: {state} " + " ".join(f"{k}={figures.get(k)}" for k in keys)

@@ -15,6 +15,12 @@ publish is retried before its key's next message, so a call's records are
 stored in the order they were made while other calls go on. A publish whose ack was
 lost is simply sent again: JetStream drops the copy by its ``Nats-Msg-Id``.
 
+A message with a ``deadline`` (cluster mode: the lease of the worker that
+made it) is checked before every attempt, its first and each retry, and
+when it leaves the parked queue: past the deadline it is dropped and
+counted as ``expired``, never sent late, so a cut worker's record cannot
+land after its successor's records of the same call.
+
 Use from Python::
 
     publisher = NatsPublisher(["nats://127.0.0.1:4222"])
@@ -78,7 +84,7 @@ class NatsPublisher(BaseReporter):
         self.name = name
         self.spool = Spool(buffer_size, spill_path)
         self._counts = {"published": 0, "acked": 0, "duplicates": 0, "failures": 0,
-                        "lost": 0}
+                        "lost": 0, "expired": 0}
         self._connected = False
         self._last_error = ""
         self._last_ack_at: float | None = None
@@ -139,7 +145,8 @@ class NatsPublisher(BaseReporter):
 
         ``overflowed`` counts records dropped because the buffer was full
         and there was no spill file; ``lost`` those still waiting when the
-        publisher was closed without a spill file.
+        publisher was closed without a spill file; ``expired`` those whose
+        deadline (a cluster worker's lease) passed before they were acked.
         """
         return {"connected": self._connected, **self._counts,
                 "in_flight": len(self._in_flight),
@@ -170,7 +177,10 @@ class NatsPublisher(BaseReporter):
         self._closed = True
         unacked = [m for key, first in self._in_flight.items()
                    for m in (first, *self._parked.get(key, ()))]
+        before = self.spool.unspillable
         lost = self.spool.spill_all(unacked)
+        # a lease-bound message cannot wait for a restart: the lease is gone
+        self._counts["expired"] += self.spool.unspillable - before
         self._in_flight.clear()
         self._parked.clear()
         if lost:
@@ -285,6 +295,10 @@ class NatsPublisher(BaseReporter):
                     break
                 await self._wait_for(slot_freed, deadline)
                 continue
+            if message.expired(time.monotonic()):
+                self.spool.take(message)
+                self._expire(message)
+                continue
             if message.key in self._in_flight:
                 if self._parked_count >= self.window:
                     await self._wait_for(slot_freed, deadline)
@@ -324,6 +338,19 @@ class NatsPublisher(BaseReporter):
         """
         delay = RETRY_DELAY
         while True:
+            if message.expired(time.monotonic()):
+                self._expire(message)
+                if not self._next_of_key(message):
+                    break
+                message = self._in_flight[message.key]
+                delay = RETRY_DELAY
+                slot_freed.set()
+                continue
+            if message.deadline is not None and not client.is_connected:
+                # nats-py would hold it in its own buffer and send it on a
+                # reconnect, perhaps after the deadline: wait here instead
+                await asyncio.sleep(RETRY_DELAY)
+                continue
             try:
                 ack = await js.publish(message.subject, message.payload,
                                        headers=dict(message.headers) or None)
@@ -347,17 +374,33 @@ class NatsPublisher(BaseReporter):
             self._counts["published"] += 1
             self._counts["duplicates" if ack.duplicate else "acked"] += 1
             self._last_ack_at = time.monotonic()
-            parked = self._parked.get(message.key)
-            if not parked:
-                self._parked.pop(message.key, None)
-                self._in_flight.pop(message.key, None)
+            if not self._next_of_key(message):
                 break
-            message = parked.popleft()
-            self._parked_count -= 1
-            self._in_flight[message.key] = message
+            message = self._in_flight[message.key]
             delay = RETRY_DELAY
             slot_freed.set()
         slot_freed.set()
+
+    def _next_of_key(self, message: Message) -> bool:
+        """``message`` is done (acked or expired): put its key's next parked
+        message in flight; False when none waits (the key leaves the flight)."""
+        parked = self._parked.get(message.key)
+        if not parked:
+            self._parked.pop(message.key, None)
+            self._in_flight.pop(message.key, None)
+            return False
+        self._in_flight[message.key] = parked.popleft()
+        self._parked_count -= 1
+        return True
+
+    def _expire(self, message: Message) -> None:
+        """Count and log a message dropped because its deadline passed."""
+        self._counts["expired"] += 1
+        count = self._counts["expired"]
+        if count == 1 or count % 100 == 0:
+            log.warning("publisher: %d message(s) dropped unsent because the lease of the "
+                        "worker that made them lapsed (e.g. %s); the successor reports "
+                        "those calls from its resync", count, message.msg_id)
 
     async def _sleep_or_wake(self, seconds: float) -> None:
         assert self._wake is not None  # noqa: S101 - set by _main

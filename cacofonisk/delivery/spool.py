@@ -7,6 +7,10 @@ unreachable records have to wait somewhere. Memory is bounded
 publisher sends what the file holds first. Without a file, a record that
 does not fit is counted as overflow and logged, never silently dropped.
 
+A message with a deadline (a cluster worker's lease) never goes to the
+file: it could only be sent after its lease, so past the memory it counts
+as overflow, and at shutdown as ``unspillable``.
+
 Order is kept: once a record went to the file, later ones go there too
 until the file has been read back whole, and the file is read before
 anything newer. Thread-safe: the tracker's thread adds, the publisher's
@@ -50,6 +54,9 @@ class Spool:
         self._next_from_file: Message | None = None
         self.overflowed = 0         #: messages dropped: memory full and no file
         self.spilled = 0            #: messages written to the file, ever
+        #: lease-bound messages (``Message.deadline``) not written to the file
+        #: at shutdown: a later process cannot hold the lease they need
+        self.unspillable = 0
         if self.spill_path is not None:
             self._open_file()
 
@@ -78,7 +85,7 @@ class Spool:
                     and len(self._memory) < self.capacity):
                 self._memory.append(message)
                 return True
-            if self._writer is not None:
+            if self._writer is not None and message.deadline is None:
                 self._writer.write(json.dumps(message.as_json()) + "\n")
                 self._writer.flush()
                 self._spilled_pending += 1
@@ -147,7 +154,8 @@ class Spool:
             how many messages could not be kept (no file): they are lost.
         """
         with self._lock:
-            waiting = [*unacked, *self._memory]
+            waiting = [m for m in (*unacked, *self._memory) if m.deadline is None]
+            self.unspillable += len(unacked) + len(self._memory) - len(waiting)
             self._memory.clear()
             if not waiting:
                 return 0

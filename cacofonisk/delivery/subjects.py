@@ -29,7 +29,7 @@ import hashlib
 import json
 import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -66,6 +66,13 @@ class Message:
     ``key`` orders messages: two with the same key are never in flight at
     once, so they are stored in the order they were submitted (one call's
     records keep their order).
+
+    ``deadline`` (cluster mode) gives the time (``time.monotonic``) after
+    which the message must not be sent any more: the lease of the worker
+    that made it may have lapsed, and a successor may already publish for
+    the same server, so a late copy would land out of order. It is read at
+    each attempt (a renewed lease moves it on), and never written to the
+    spill file (a restart cannot hold a lease).
     """
 
     subject: str
@@ -73,6 +80,11 @@ class Message:
     payload: bytes
     headers: Mapping[str, str] = attrs.field(factory=dict)
     key: str = ""
+    deadline: Callable[[], float] | None = attrs.field(default=None, eq=False, repr=False)
+
+    def expired(self, now: float) -> bool:
+        """True when ``deadline`` says this message may no longer be sent."""
+        return self.deadline is not None and now >= self.deadline()
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict (the spill file's line)."""

@@ -233,6 +233,9 @@ class LiveView:
         body = {"status": "degraded" if down else "ok", "down": down, "servers": servers,
                 "events": self._sse_figures(), "ami_events": self.counters.ami_events,
                 "hook_errors": self.counters.hook_errors}
+        cluster = getattr(self.source, "cluster", None)
+        if callable(cluster):  # listen --cluster: who follows which server
+            body["cluster"] = cluster()
         return web.json_response(body, status=503 if down else 200, dumps=_dumps)
 
     async def metrics(self, request: web.Request) -> web.Response:
