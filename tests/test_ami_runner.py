@@ -9,12 +9,13 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from conformance import SHARED, SKIP_REASON
 
+from runner_helpers import eventually as _eventually, running as _running
 from cacofonisk.errors import AuthenticationFailed, ConfigurationError
 from cacofonisk.resync import LIST_EVENTS as RESYNC_LIST_EVENTS
 from cacofonisk.runners.ami_runner import BARRIER_PREFIX, AmiHost, AmiRunner
@@ -24,6 +25,14 @@ TIMEOUT = 5.0
 SECRET = "Xyzzy-s3cr3t"
 FAST = dict(reconnect_delay=0.01, reconnect_max_delay=0.05, ping_interval=5.0,
             ping_timeout=1.0, action_timeout=2.0)
+
+def running(runner: AmiRunner) -> contextlib.AbstractAsyncContextManager[asyncio.Task[None]]:
+    return _running(runner, TIMEOUT)
+
+
+async def eventually(predicate: Callable[[], bool]) -> None:
+    await _eventually(predicate, TIMEOUT, poll=0.005)
+
 
 
 class FakeManager:
@@ -107,21 +116,6 @@ def interesting(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in events if e["Event"] in FakeManager.INTERESTING_EVENTS]
 
 
-async def eventually(predicate: Callable[[], bool]) -> None:
-    """Poll a condition owned by the server side (no callback to await)."""
-    async with asyncio.timeout(TIMEOUT):
-        while not predicate():
-            await asyncio.sleep(0.005)
-
-
-@contextlib.asynccontextmanager
-async def running(runner: AmiRunner) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(runner.run_async())
-    try:
-        yield task
-    finally:
-        runner.stop()
-        await asyncio.wait_for(asyncio.shield(task), TIMEOUT)
 
 
 def host(srv: AmiTestServer, **more: Any) -> dict[str, Any]:

@@ -22,13 +22,14 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conformance import SKIP_REASON, Ami1Recorder, Ami2Projector, logs, replay
 
+from runner_helpers import running as _running
 from cacofonisk import ChannelManager
 from cacofonisk.calls import CallEvent, Hangup
 from cacofonisk.cli import build_parser
@@ -47,6 +48,10 @@ FAST: dict[str, Any] = {"reconnect_delay": 0.05, "reconnect_max_delay": 0.2,
 AMI1 = logs("conformance/ami1")
 AMI2 = logs("conformance/ami2")
 PROJECTORS: dict[str, type[BaseReporter]] = {"ami1": Ami1Recorder, "ami2": Ami2Projector}
+
+def running(runner: AmiRunner) -> contextlib.AbstractAsyncContextManager[asyncio.Task[None]]:
+    return _running(runner, TIMEOUT)
+
 
 
 CONSUMED = {name.lower() for name in ChannelManager.INTERESTING_EVENTS}
@@ -111,15 +116,6 @@ def applied_when_done(events: Sequence[Any], servers: int = 1) -> int:
     plus the FullyBooted the test server sends at each login."""
     return demo.expected_events(events) + servers
 
-
-@contextlib.asynccontextmanager
-async def running(runner: AmiRunner) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(runner.run_async())
-    try:
-        yield task
-    finally:
-        runner.stop()
-        await asyncio.wait_for(asyncio.shield(task), TIMEOUT)
 
 
 async def live_replay(path: Path, projector: type[BaseReporter],
@@ -202,21 +198,24 @@ def test_the_wire_loses_no_split_character_and_no_empty_last_header_and_adds_no_
     assert all(type(event) is dict for event in got)
 
 
+class RawTap(Tap):
+    """A Tap that also keeps every raw event its ``on_event`` is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raw: list[Any] = []
+
+    def on_event(self, event: Any) -> None:
+        self.raw.append(event)
+        super().on_event(event)
+
+
 async def test_a_reporter_gets_each_live_event_as_the_plain_dict_a_replay_gives():
     """``trace_ami``/``on_event`` get a plain dict with Asterisk's header names,
     live as in a replay (not panoramisk's case-insensitive Message)."""
     events = json.loads((ROOT / "scenarios" / "ami2" / "blind_transfer.json").read_text())
 
-    class Raw(Tap):
-        def __init__(self) -> None:
-            super().__init__()
-            self.raw: list[Any] = []
-
-        def on_event(self, event: Any) -> None:
-            self.raw.append(event)
-            super().on_event(event)
-
-    tap = Raw()
+    tap = RawTap()
     async with AmiTestServer(events, secret=SECRET) as srv:
         async with running(AmiRunner(host(srv, "raw"), tap, **FAST)):
             await tap.until(lambda: tap.applied >= applied_when_done(events))
@@ -231,16 +230,7 @@ async def test_a_resyncs_list_answers_reach_the_reporter_as_plain_dicts_too():
     """The answers panoramisk parses (CoreShowChannels ...) are copied to dicts."""
     events = json.loads((ROOT / "scenarios" / "ami2" / "answered.json").read_text())
 
-    class Raw(Tap):
-        def __init__(self) -> None:
-            super().__init__()
-            self.raw: list[Any] = []
-
-        def on_event(self, event: Any) -> None:
-            self.raw.append(event)
-            super().on_event(event)
-
-    tap = Raw()
+    tap = RawTap()
     async with AmiTestServer(events, secret=SECRET) as srv:
         runner = AmiRunner(host(srv, "raw"), tap, resync_on_first_connect=True, **FAST)
         async with running(runner):

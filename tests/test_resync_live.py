@@ -13,10 +13,11 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from runner_helpers import running as _running
 from cacofonisk import ChannelManager
 from cacofonisk.calls import CallEvent
 from cacofonisk.commands.demo import expected_events
@@ -33,6 +34,10 @@ TIMEOUT = 10.0
 SECRET = "Gap-s3cr3t"
 FAST: dict[str, Any] = {"reconnect_delay": 0.02, "reconnect_max_delay": 0.1,
                         "ping_interval": 5.0, "ping_timeout": 2.0, "action_timeout": 2.0}
+
+def running(runner: AmiRunner) -> contextlib.AbstractAsyncContextManager[asyncio.Task[None]]:
+    return _running(runner, TIMEOUT)
+
 
 
 CONSUMED = {name.lower() for name in ChannelManager.INTERESTING_EVENTS}
@@ -68,15 +73,6 @@ class Tap(BaseReporter):
                 self.changed.clear()
                 await self.changed.wait()
 
-
-@contextlib.asynccontextmanager
-async def running(runner: AmiRunner) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(runner.run_async())
-    try:
-        yield task
-    finally:
-        runner.stop()
-        await asyncio.wait_for(asyncio.shield(task), TIMEOUT)
 
 
 def host(srv: AmiTestServer) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from runner_helpers import eventually as _eventually, running as _running
 from cacofonisk.errors import ConfigurationError, GaveUpConnecting
 from cacofonisk.manager import ChannelManager
 from cacofonisk.reporters.base import BaseReporter
@@ -27,6 +28,14 @@ TIMEOUT = 10.0
 SECRET = "Conn-s3cr3t"
 FAST: dict[str, Any] = {"reconnect_delay": 0.01, "reconnect_max_delay": 0.02,
                         "connect_timeout": 2.0, "action_timeout": 2.0, "banner_timeout": 2.0}
+
+def running(runner: AmiRunner) -> contextlib.AbstractAsyncContextManager[asyncio.Task[None]]:
+    return _running(runner, TIMEOUT)
+
+
+async def eventually(predicate: Callable[[], bool]) -> None:
+    await _eventually(predicate, TIMEOUT, poll=0.01)
+
 
 
 def free_port() -> int:
@@ -41,21 +50,6 @@ def config(port: int, **more: Any) -> dict[str, Any]:
             "name": "pbx", **more}
 
 
-async def eventually(predicate: Callable[[], bool]) -> None:
-    async with asyncio.timeout(TIMEOUT):
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-
-@contextlib.asynccontextmanager
-async def running(runner: AmiRunner) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(runner.run_async())
-    try:
-        yield task
-    finally:
-        runner.stop()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.shield(task), TIMEOUT)
 
 
 @contextlib.asynccontextmanager
