@@ -19,6 +19,7 @@ import signal
 import sys
 from typing import Any
 
+from ..delivery.subjects import DEFAULT_PARTITIONS, DEFAULT_PREFIX, DEFAULT_STREAM
 from ..errors import ConfigurationError
 from .publish_options import duration
 
@@ -38,11 +39,11 @@ def add_parser(sub: Any) -> None:
                              "(else $CACOFONISK_WEBHOOK_SECRET; none: unsigned)")
     parser.add_argument("--durable", default="cacofonisk-webhook", metavar="NAME",
                         help="consumer name shared by the processes serving one webhook")
-    parser.add_argument("--stream", default="CACOFONISK", metavar="NAME")
-    parser.add_argument("--subject-prefix", default="cacofonisk", metavar="PREFIX")
-    parser.add_argument("--partitions", type=int, default=16, metavar="N",
+    parser.add_argument("--stream", default=DEFAULT_STREAM, metavar="NAME")
+    parser.add_argument("--subject-prefix", default=DEFAULT_PREFIX, metavar="PREFIX")
+    parser.add_argument("--partitions", type=int, default=DEFAULT_PARTITIONS, metavar="N",
                         help="partitions to expect when the stream does not record its "
-                             "count (default 16; the stream's own count wins)")
+                             f"count (default {DEFAULT_PARTITIONS}; the stream's own count wins)")
     parser.add_argument("--max-attempts", type=int, default=50, metavar="N",
                         help="POSTs of one record before it is dead-lettered (default 50)")
     parser.add_argument("--max-age", type=duration, default=duration("1d"),

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from ..delivery.subjects import DEFAULT_PARTITIONS, DEFAULT_PREFIX, DEFAULT_STREAM
 from ..errors import ConfigurationError
 from ..manager import ChannelManager
 from ..reporters import MultiReporter
@@ -41,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--publish-raw", action="store_true",
                        help="also store every raw AMI event (replay it with "
                             "`cacofonisk replay nats://...`)")
-    group.add_argument("--stream", default="CACOFONISK", metavar="NAME",
-                       help="stream name (default CACOFONISK)")
+    group.add_argument("--stream", default=DEFAULT_STREAM, metavar="NAME",
+                       help=f"stream name (default {DEFAULT_STREAM})")
     group.add_argument("--stream-max-age", type=duration, default=duration("7d"),
                        metavar="DURATION", help="how long the stream keeps messages "
                        "(e.g. 12h, 7d; 0 = no limit; default 7d)")
@@ -50,11 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="copies in a NATS cluster (1, 3 or 5; default 1)")
     group.add_argument("--stream-retention", choices=("limits", "interest", "workqueue"),
                        default="limits", help="JetStream retention policy (default limits)")
-    group.add_argument("--subject-prefix", default="cacofonisk", metavar="PREFIX",
-                       help="first subject tokens (default cacofonisk)")
-    group.add_argument("--partitions", type=int, default=16, metavar="N",
+    group.add_argument("--subject-prefix", default=DEFAULT_PREFIX, metavar="PREFIX",
+                       help=f"first subject tokens (default {DEFAULT_PREFIX})")
+    group.add_argument("--partitions", type=int, default=DEFAULT_PARTITIONS, metavar="N",
                        help="call partitions, recorded in a new stream's description "
-                            "(default 16)")
+                            f"(default {DEFAULT_PARTITIONS})")
     group.add_argument("--publish-buffer", type=int, default=10_000, metavar="N",
                        help="records kept in memory while NATS is away (default 10000)")
     group.add_argument("--spill-file", metavar="PATH",

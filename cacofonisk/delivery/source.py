@@ -23,14 +23,14 @@ from nats.js.errors import NotFoundError
 from ..errors import ConfigurationError, ConnectionFailed
 from ..manager import ChannelManager
 from .streams import connect
-from .subjects import SubjectScheme
+from .subjects import DEFAULT_STREAM, SubjectScheme
 
 log = logging.getLogger(__name__)
 
 BATCH = 256
 
 
-async def raw_events(servers: Sequence[str], *, stream: str = "CACOFONISK",
+async def raw_events(servers: Sequence[str], *, stream: str = DEFAULT_STREAM,
                      scheme: SubjectScheme | None = None, server: str | None = None,
                      subject: str | None = None, start_seq: int | None = None, since: dt.datetime | None = None
                      ) -> AsyncIterator[tuple[str, dict[str, Any]]]:

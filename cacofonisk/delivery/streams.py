@@ -19,7 +19,7 @@ from nats.js import api
 from nats.js.errors import NotFoundError
 
 from ..errors import ConfigurationError
-from .subjects import SubjectScheme
+from .subjects import DEFAULT_STREAM, SubjectScheme
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class StreamSettings:
             through (a failover, a NATS restart).
     """
 
-    name: str = "CACOFONISK"
+    name: str = DEFAULT_STREAM
     max_age: float = 7 * 24 * 3600.0
     replicas: int = 1
     retention: str = "limits"

@@ -42,6 +42,8 @@ from ..errors import ConfigurationError
 SCHEMA = "cacofonisk.call-event/1"
 #: schema of raw AMI event messages: the event's headers as one JSON object
 RAW_SCHEMA = "cacofonisk.ami-event/1"
+#: the JetStream stream of records and raw events, unless told otherwise
+DEFAULT_STREAM = "CACOFONISK"
 DEFAULT_PREFIX = "cacofonisk"
 DEFAULT_PARTITIONS = 16
 DEFAULT_NATS_PORT = 4222
