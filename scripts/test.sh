@@ -11,8 +11,8 @@
 # next to the sources; at the end the pure build is installed again (it
 # removes the compiled modules). The compiled pass leaves out the tests
 # that do not depend on the build (mypy's check of the sources, the bench
-# scripts). Without a C compiler, or with CACOFONISK_SKIP_COMPILED=1, the
-# compiled pass is skipped and says so.
+# scripts). Without a C compiler or the Python headers, or with
+# CACOFONISK_SKIP_COMPILED=1, the compiled pass is skipped and says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -42,6 +42,9 @@ if [ "${CACOFONISK_SKIP_COMPILED:-}" = 1 ]; then
     echo "== test.sh: compiled build skipped (CACOFONISK_SKIP_COMPILED=1)"
 elif ! command -v cc >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then
     echo "== test.sh: compiled build skipped: no C compiler (cc/gcc) on PATH"
+elif ! .venv/bin/python -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
+    echo "== test.sh: compiled build skipped: no Python headers (Python.h; Debian: python3-dev)"
 else
     trap '.venv/bin/python -m pip install --quiet -e ".[testing]"' EXIT  # back to pure
     CACOFONISK_MYPYC=1 .venv/bin/python -m pip install --quiet -e ".[testing]"
