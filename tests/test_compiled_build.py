@@ -3,8 +3,9 @@
 The whole suite runs on both builds (scripts/test.sh: pure, then
 ``CACOFONISK_MYPYC=1``); these tests check what only a compiled build can
 get wrong: that the build asked for is the one in use, that it leaves no
-hash-named module at the repository root, and that users can still
-subclass ``ChannelManager`` in plain Python.
+hash-named module at the repository root, that users can still
+subclass ``ChannelManager`` in plain Python, and that the compiled build
+works on a fresh venv (the README's command), not only after a pure install.
 """
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import ast
 import importlib
 import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +83,60 @@ def test_an_interpreted_subclass_of_channel_manager_runs_its_own_code() -> None:
     assert [r.HOOK for r in recorder.records][-1] == "on_hangup"
     assert {r.server for r in recorder.records} == {"sub"}
     assert "Newchannel" in Counting.INTERESTING_EVENTS  # a class attribute still
+
+
+def copy_of_the_sources(into: Path) -> Path:
+    """What pip needs to build cacofonisk, without build output or caches."""
+    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, into / name)
+    ignore = shutil.ignore_patterns("*.so", "__pycache__", "*.pyc")
+    for folder in ("build_support", "cacofonisk"):
+        shutil.copytree(ROOT / folder, into / folder, ignore=ignore)
+    return into
+
+
+@pytest.mark.skipif(EXPECT == "compiled",
+                    reason="the fresh-venv compiled build check does not depend on the "
+                           "installed build: it runs in the pure pass")
+def test_the_compiled_build_type_checks_in_a_fresh_venv(tmp_path: Path) -> None:
+    """``CACOFONISK_MYPYC=1 pip install -e .`` on a venv with nothing installed.
+
+    mypyc type-checks the modules it compiles while pip prepares the
+    metadata, inside pip's isolated build environment; it used to find
+    attrs, transitions and panoramisk only in the target venv's
+    site-packages, so the README's command failed on a fresh venv. A
+    ``--dry-run`` stops after that check, before the C compiler runs.
+    """
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (tmp_path / "src").mkdir()
+    source = copy_of_the_sources(tmp_path / "src")
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
+         "--dry-run", "--no-deps", "--disable-pip-version-check", "-e", str(source)],
+        env={**os.environ, "CACOFONISK_MYPYC": "1"}, capture_output=True, text=True,
+        timeout=600)
+    if done.returncode != 0 and "No matching distribution found" in done.stderr:
+        pytest.skip("the fresh-venv compiled build check needs the package index "
+                    "(setuptools, mypy and the runtime dependencies)")
+    assert "import-not-found" not in done.stdout + done.stderr
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert "Would install cacofonisk" in done.stdout
+
+
+def test_the_pure_build_asks_for_nothing_and_the_compiled_one_for_the_dependencies(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import tomllib
+    sys.path.insert(0, str(ROOT / "build_support"))
+    try:
+        backend = importlib.import_module("cacofonisk_build")
+    finally:
+        sys.path.remove(str(ROOT / "build_support"))
+    monkeypatch.chdir(ROOT)  # pip runs the hooks in the project's directory
+    monkeypatch.delenv("CACOFONISK_MYPYC", raising=False)
+    assert backend.get_requires_for_build_editable() == []
+    monkeypatch.setenv("CACOFONISK_MYPYC", "1")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    asked = backend.get_requires_for_build_editable()
+    assert set(project["project"]["dependencies"]) <= set(asked)
+    assert any(requirement.startswith("mypy") for requirement in asked)
