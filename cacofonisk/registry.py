@@ -18,6 +18,13 @@ from .fsm.channel import Channel
 #: NewAccountCode); up to twice as many are kept between two trims.
 RECENTLY_GONE = 4096
 
+#: What ``CallRegistry`` makes a new call with. A module global rather than
+#: ``Call`` itself so that a test can watch the tracker's own calls on both
+#: builds: with the compiled core, ``Call`` is a native class whose
+#: ``__init__`` cannot be patched, and compiled code calls it directly;
+#: this name is looked up at each new call (once per call, not per event).
+new_call: Callable[[str], Call] = Call
+
 
 class ChannelRegistry:
     """Channels by Uniqueid and by current name, and the last hung-up Uniqueids."""
@@ -176,7 +183,7 @@ class CallRegistry:
         """The call with this id, started if new."""
         call = self._by_id.get(call_id)
         if call is None:
-            call = Call(call_id)
+            call = new_call(call_id)
             self._by_id[call_id] = call
         return call
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from cacofonisk import registry
 from cacofonisk.cli import main
 from cacofonisk.diagrams import TRIGGER_OF, CallCollector
 from cacofonisk.errors import ConfigurationError, InvalidTransition
@@ -220,16 +221,17 @@ def _replay_collecting(log: Path, monkeypatch: pytest.MonkeyPatch
                        ) -> tuple[CallCollector, HookRecorder, list[Any]]:
     """Replay ``log``; return the collector, the hooks and the tracker's own Call objects."""
     created: list[Any] = []
-    original = Call.__init__
 
-    # The seam is the (interpreted) Call class, not the registry: with the
-    # compiled core, compiled code calls the registry's methods directly and
-    # a patched registry method would silently never run.
-    def spy(self: Any, call_id: str) -> None:
-        original(self, call_id)
-        created.append(self)
+    # The seam is the registry's ``new_call`` (a module global compiled code
+    # looks up too), not Call.__init__ (a compiled Call's cannot be patched)
+    # nor a registry method (compiled code calls those directly, and a
+    # patched one would silently never run).
+    def spy(call_id: str) -> Call:
+        call = Call(call_id)
+        created.append(call)
+        return call
 
-    monkeypatch.setattr(Call, "__init__", spy)
+    monkeypatch.setattr(registry, "new_call", spy)
     collector, hooks = CallCollector(), HookRecorder()
     collector.start_log(log.name)
     FileRunner([str(log)], MultiReporter([hooks, collector])).run()
