@@ -32,6 +32,7 @@ COMPILED = [
     "cacofonisk/fsm/engine.py",
     "cacofonisk/callview.py",
     "cacofonisk/event_ids.py",
+    "cacofonisk/record_makers.py",
     "cacofonisk/dialects/common.py",
     "cacofonisk/dialects/states.py",
     "cacofonisk/dialects/ami1.py",

@@ -59,24 +59,8 @@ class CallerId:
                 "is_public": self.is_public}
 
 
-_new = object.__new__
-_set_code = CallerId.__dict__["code"].__set__
-_set_name = CallerId.__dict__["name"].__set__
-_set_number = CallerId.__dict__["number"].__set__
-_set_is_public = CallerId.__dict__["is_public"].__set__
+# Made for every new channel and caller-ID change: it lives with the other
+# hot functions of the record modules, which the compiled core compiles.
+from .record_makers import make_caller_id  # noqa: E402 - needs CallerId defined
 
-
-def make_caller_id(code: int, name: str, number: str | None,
-                   is_public: bool | None) -> CallerId:
-    """``CallerId(code, name, number, is_public)``, built through its slots.
-
-    The tracker makes one for every new channel and caller-ID change; the
-    attrs ``__init__`` of a frozen class goes through ``object.__setattr__``
-    per field, which costs about twice as much. No validation either way.
-    """
-    caller_id = _new(CallerId)
-    _set_code(caller_id, code)
-    _set_name(caller_id, name)
-    _set_number(caller_id, number)
-    _set_is_public(caller_id, is_public)
-    return caller_id
+__all__ = ["CallerId", "make_caller_id"]

@@ -31,13 +31,10 @@ from typing import Any, ClassVar, Literal, TypeVar
 import attrs
 
 from .callerid import CallerId
+from .record_makers import as_targets as _targets
 
 HangupReason = Literal["completed", "no-answer", "busy", "cancelled", "failed", "rejected",
                        "answered-elsewhere"]
-
-
-def _targets(value: Any) -> tuple[CallerId, ...]:
-    return tuple(value)
 
 
 @attrs.frozen(slots=True, kw_only=True)

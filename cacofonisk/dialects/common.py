@@ -13,13 +13,13 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .. import events as ami
-from ..callerid import make_caller_id
 from ..constants import (AST_CAUSE_ANSWERED_ELSEWHERE, AST_CAUSE_CALL_REJECTED,
                          AST_CAUSE_INTERWORKING, AST_CAUSE_NO_ANSWER,
                          AST_CAUSE_NO_USER_RESPONSE, AST_CAUSE_NORMAL_CLEARING,
                          AST_CAUSE_UNKNOWN, AST_CAUSE_USER_BUSY)
 from ..errors import MalformedEvent
 from ..fsm.channel import Channel
+from ..record_makers import make_caller_id
 from ..topology import bridge_peers, dialing_channel
 from ..tracker import Tracker
 
