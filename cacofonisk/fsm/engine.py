@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 import attrs
 from transitions import Machine, MachineError
@@ -54,6 +54,11 @@ class Step(NamedTuple):
 
 
 Callback = Callable[[Step], None]
+
+#: Makes a Step from its fields in one C call: ``Step(...)`` would run the
+#: NamedTuple's generated Python ``__new__`` (a frame per call event).
+_new_tuple: Final[Callable[[type[Step], tuple[Any, str, Enum, Enum, dict[str, Any]]], Step]] = (
+    tuple.__new__)
 
 
 @attrs.frozen(slots=True)
@@ -169,7 +174,7 @@ def fire(definition: MachineDef[Any], model: Any, trigger: str, **data: Any) -> 
         raise InvalidTransition(repr(model), source.name, trigger) from None
     model.state = dest
     if callbacks:
-        step = Step(model, trigger, source, dest, data)
+        step = _new_tuple(Step, (model, trigger, source, dest, data))
         for callback in callbacks:
             callback(step)
     return dest
