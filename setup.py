@@ -41,18 +41,30 @@ COMPILED = [
 ]
 
 
+def remove_stale(keep: set) -> None:
+    """Delete the compiled modules beside the sources that are not in ``keep``.
+
+    An earlier compiled editable install leaves them there, and Python
+    would import them instead of the .py files, and run stale code.
+    """
+    for stale in sorted((HERE / "cacofonisk").rglob("*.so")):
+        module = stale.relative_to(HERE).parent / stale.name.split(".")[0]
+        if module.as_posix() not in keep:
+            print(f"cacofonisk: removing the stale compiled {stale.relative_to(HERE)}")
+            stale.unlink()
+
+
 def compiled_core() -> list:
     """The mypyc extension modules, or none unless CACOFONISK_MYPYC=1.
 
-    A pure build also deletes compiled modules an earlier compiled editable
-    install left beside the sources: Python would import them instead of
-    the .py files, and run stale code.
+    A pure build deletes every compiled module an earlier compiled editable
+    install left beside the sources; a compiled build those of modules no
+    longer in ``COMPILED``.
     """
     if os.environ.get("CACOFONISK_MYPYC", "") not in ("1", "true", "yes"):
-        for stale in (HERE / "cacofonisk").rglob("*.so"):
-            print(f"cacofonisk: pure build, removing the compiled {stale.relative_to(HERE)}")
-            stale.unlink()
+        remove_stale(set())
         return []
+    remove_stale({path.removesuffix(".py") for path in COMPILED} | {"cacofonisk/_core__mypyc"})
     from mypyc.build import mypycify
 
     # One group with a dotted name: its shared library is

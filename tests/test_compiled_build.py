@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,8 @@ def copy_of_the_sources(into: Path) -> Path:
 @pytest.mark.skipif(EXPECT == "compiled",
                     reason="the fresh-venv compiled build check does not depend on the "
                            "installed build: it runs in the pure pass")
-def test_the_compiled_build_type_checks_in_a_fresh_venv(tmp_path: Path) -> None:
+def test_the_compiled_build_type_checks_in_a_fresh_venv_and_drops_stale_modules(
+        tmp_path: Path) -> None:
     """``CACOFONISK_MYPYC=1 pip install -e .`` on a venv with nothing installed.
 
     mypyc type-checks the modules it compiles while pip prepares the
@@ -106,11 +108,21 @@ def test_the_compiled_build_type_checks_in_a_fresh_venv(tmp_path: Path) -> None:
     attrs, transitions and panoramisk only in the target venv's
     site-packages, so the README's command failed on a fresh venv. A
     ``--dry-run`` stops after that check, before the C compiler runs.
+
+    setup.py also deletes, then, a compiled module an earlier build left
+    beside the sources for a module no longer compiled (Python would
+    import it instead of the .py file), and keeps the others.
     """
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     (tmp_path / "src").mkdir()
     source = copy_of_the_sources(tmp_path / "src")
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    stale = source / "cacofonisk" / f"events{suffix}"  # events.py is never compiled
+    kept = source / "cacofonisk" / "fsm" / f"call{suffix}"
+    assert "fsm.call" in COMPILED
+    stale.write_bytes(b"")
+    kept.write_bytes(b"")
     done = subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
          "--dry-run", "--no-deps", "--disable-pip-version-check", "-e", str(source)],
@@ -122,6 +134,7 @@ def test_the_compiled_build_type_checks_in_a_fresh_venv(tmp_path: Path) -> None:
     assert "import-not-found" not in done.stdout + done.stderr
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert "Would install cacofonisk" in done.stdout
+    assert not stale.exists() and kept.exists()
 
 
 def test_the_pure_build_asks_for_nothing_and_the_compiled_one_for_the_dependencies(
