@@ -181,14 +181,20 @@ class ChannelManager(DialectHold):
             if name.__class__ is not str:
                 name = ami.event_name(event)
             step = self._steps.get(name)
-            if step is not None and step[0] is None:
-                step = self._special_step(name, event, step[1])
-            if step is not None and (step[2] is None or event.get(step[2][0]) != step[2][1]):
-                record = step[0](event)
-                tracker.timestamp = record.timestamp
-                if self._held and step[3]:
-                    self._rules.release(record)
-                step[1](record)
+            if step is not None:
+                parse, handle, ignore, may_release = step
+                if parse is None:  # a restart marker or a resync's input
+                    step = self._special_step(name, event, handle)
+                    if step is None:
+                        parse = None
+                    else:
+                        parse, handle, ignore, may_release = step
+                if parse is not None and (ignore is None or event.get(ignore[0]) != ignore[1]):
+                    record = parse(event)
+                    tracker.timestamp = record.timestamp
+                    if may_release and self._held:
+                        self._rules.release(record)
+                    handle(record)
         except ChannelGone as err:
             log.debug("%s", err)  # Asterisk's normal late updates: not worth a trace
         except CacofoniskError as err:
