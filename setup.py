@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 #: attrs classes), the generated parsers and the adapters stay interpreted.
 COMPILED = [
     "cacofonisk/manager.py",
+    "cacofonisk/dialect_hold.py",
     "cacofonisk/hook_delivery.py",
     "cacofonisk/tracker.py",
     "cacofonisk/registry.py",

@@ -17,12 +17,9 @@ once the event is fully applied and every hook of it ran (so a test with a
 broken reporter fails, and the manager stays consistent).
 Under panoramisk an exception here would drop the AMI connection.
 
-Dialect: given (``dialect=``), declared by the server (``declare_dialect``,
-which runners call at login), or decided from well-formed evidence
-(``dialects/evidence.py``: the first channel whose events agree on a
-dialect). Until then events are held back, in order, and applied once it
-is known; ``flush()``, ``resync()`` or ``HOLD_LIMIT`` waiting events apply
-them with the best guess (AMI 1 rules, as before, when nothing tells).
+Dialect: given (``dialect=``), declared by the server, or decided from the
+events; until then events wait, in order (``dialect_hold.py``, the base
+class that holds that part).
 """
 from __future__ import annotations
 
@@ -32,15 +29,13 @@ from typing import Any, ClassVar
 
 from . import events as ami
 from ._mypyc import mypyc_attr
-from .dialects.ami1 import Ami1Rules
-from .dialects.ami2 import Ami2Rules
+from .dialect_hold import _DIALECTS, _PARSERS, HOLD_LIMIT, DialectHold, _name_of
 from .dialects.common import Rules
 from .dialects.evidence import DialectEvidence
-from .errors import (CacofoniskError, ChannelGone, ConfigurationError, MalformedEvent,
-                     UnknownDialect)
+from .errors import CacofoniskError, ChannelGone, ConfigurationError, MalformedEvent, UnknownDialect
 from .fsm.call import Call
 from .fsm.channel import Channel
-from .hook_delivery import HookDelivery, overridden
+from .hook_delivery import overridden
 from .resync import (RESTART_EVENT, RESYNC_EVENTS, ResyncCollector, ResyncLists,
                      resync_tracker)
 from .snapshot import CallSnapshot
@@ -48,27 +43,18 @@ from .tracker import MAX_CHANNEL_AGE, MAX_CHANNELS, Tracker
 
 log = logging.getLogger(__name__)
 
-_DIALECTS: dict[str, type[Rules]] = {"ami1": Ami1Rules, "ami2": Ami2Rules}
+__all__ = ["ChannelManager", "HOLD_LIMIT", "Step"]
 
-#: Events held back, at most, while the dialect is unknown; then they are
-#: applied with the best guess (a stream that never tells must not wait).
-HOLD_LIMIT = 256
-
-
-def _interesting(*rule_types: type[Rules]) -> frozenset[str]:
-    names: set[str] = set()
-    for rules_type in rule_types:
-        rules = rules_type(Tracker())
-        names.update(record_type.EVENT for record_type in rules.handlers)
-    return frozenset(names)
-
-
-#: The parser of each event name some rule consumes (INTERESTING_EVENTS).
-_PARSERS = {name: ami.RECORD_TYPES[name].from_ami for name in _interesting(Ami1Rules, Ami2Rules)}
+#: What the manager does with an event name: (parser, handler, (header,
+#: value) that means "ignore" or None, whether the record goes through the
+#: rules' ``release`` while something is held). A step without a parser is
+#: a restart marker or a resync's input (``_special_step``), with the live
+#: step of the same name, if any, in the handler's place.
+Step = tuple[Any, Any, "tuple[str, str] | None", bool]
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class ChannelManager(HookDelivery):
+class ChannelManager(DialectHold):
     """Follows the channels and calls of ONE Asterisk server.
 
     Args:
@@ -119,8 +105,9 @@ class ChannelManager(HookDelivery):
         self._evidence = DialectEvidence()
         self._releasing = False
         self._rules: Rules = _DIALECTS[self._dialect](self._tracker)
-        #: event name -> (parser, handler, (header, value) that means "ignore")
-        self._steps: dict[str, tuple[Any, Any, tuple[str, str] | None]] = {}
+        #: event name -> (parser, handler, (header, value) that means "ignore",
+        #: whether the record may end something ``held``); see _bind_rules
+        self._steps: dict[str, Step] = {}
         self._held: dict[str, Any] = {}
         self._resync_input = ResyncCollector()
         self._bind_rules()
@@ -135,11 +122,6 @@ class ChannelManager(HookDelivery):
                 f"channels={len(self._tracker.channels)} calls={len(self._tracker.calls)}>")
 
     # -- what it knows --------------------------------------------------------
-
-    @property
-    def dialect(self) -> str:
-        """'ami1' or 'ami2' once known ('unknown' until declared or confirmed by the events)."""
-        return self._dialect if self._detected else "unknown"
 
     @property
     def channels(self) -> list[Channel]:
@@ -198,19 +180,21 @@ class ChannelManager(HookDelivery):
                 name = None
             if name.__class__ is not str:
                 name = ami.event_name(event)
-            if name == RESTART_EVENT:  # a runner saw Asterisk's startup time move
-                self._restart()
-                step = None
-            elif name in RESYNC_EVENTS and self._take_resync_input(name, event):
-                step = None  # a list answer or a barrier: never a call event
-            else:
-                step = self._steps.get(name)
-            if step is not None and (step[2] is None or event.get(step[2][0]) != step[2][1]):
-                record = step[0](event)
-                tracker.timestamp = record.timestamp
-                if self._held:
-                    self._rules.release(record)
-                step[1](record)
+            step = self._steps.get(name)
+            if step is not None:
+                parse, handle, ignore, may_release = step
+                if parse is None:  # a restart marker or a resync's input
+                    step = self._special_step(name, event, handle)
+                    if step is None:
+                        parse = None
+                    else:
+                        parse, handle, ignore, may_release = step
+                if parse is not None and (ignore is None or event.get(ignore[0]) != ignore[1]):
+                    record = parse(event)
+                    tracker.timestamp = record.timestamp
+                    if may_release and self._held:
+                        self._rules.release(record)
+                    handle(record)
         except ChannelGone as err:
             log.debug("%s", err)  # Asterisk's normal late updates: not worth a trace
         except CacofoniskError as err:
@@ -236,106 +220,27 @@ class ChannelManager(HookDelivery):
         """Index the current dialect's handlers by event name, with their parsers."""
         rules = self._rules
         ignore = rules.IGNORE_WHEN
-        self._steps = {record_type.EVENT: (_PARSERS[record_type.EVENT], handler,
-                                           ignore.get(record_type.EVENT))
-                       for record_type, handler in rules.handlers.items()}
+        steps: dict[str, Step] = {
+            record_type.EVENT: (_PARSERS[record_type.EVENT], handler, ignore.get(record_type.EVENT),
+                                rules.may_release(record_type))
+            for record_type, handler in rules.handlers.items()}
+        # The restart marker and a resync's list answers share the one
+        # lookup every event makes: a step without a parser sends them to
+        # _special_step, with the dialect's own step (or None) for an event
+        # that turns out to be a live one (a UserEvent that is no barrier).
+        for name in RESYNC_EVENTS:
+            steps[name] = (None, steps.get(name), None, False)
+        self._steps = steps
         self._held = rules.held
 
-    def _held_back(self, event: Mapping[str, Any]) -> bool:
-        """While the dialect is unknown: keep back an event a dialect would apply its own way.
-
-        The event is parsed here to learn what it says about its channel
-        (``DialectEvidence``). A channel's story (from its Newchannel on)
-        waits, and so does everything after it, to keep the stream's
-        order; the events are applied, each with its trace_ami and
-        on_event, once the dialect is known. Garbage, malformed events and
-        events about no channel of a story apply at once (no dialect
-        would keep anything of them).
-
-        Returns:
-            True if the event was taken (held, or applied with the rest).
-        """
-        try:
-            parser = _PARSERS.get(_name_of(event))
-            record = parser(event) if parser is not None else None
-        except Exception:  # noqa: BLE001 - malformed: no evidence; reported when applied
-            record = None
-        evidence = self._evidence
-        if not self._pending and (record is None or not evidence.concerns(record)):
-            if record is not None and record.EVENT not in self._steps:
-                self._tracker.trace(f"{record.EVENT} event about a channel we never saw, while "
-                                    f"the AMI dialect is not known yet: ignored")
-            return False
-        self._pending.append(event)
-        decided = evidence.observe(record, event) if record is not None else None
-        if decided is not None:
-            log.info("server %r speaks %s (from its events)", self.server, decided)
-            self._use_dialect(decided)
-            self._release()
-        elif len(self._pending) >= HOLD_LIMIT:
-            self._settle()
-        return True
-
-    def _settle(self) -> None:
-        """Apply the held events now, with the best guess of the dialect (or AMI 1 rules)."""
-        guess = self._evidence.best_guess()
-        if guess is not None and not self._detected:
-            log.info("server %r: guessing %s from unconfirmed events", self.server, guess)
-            self._use_dialect(guess)
-        self._release()
-
-    def _release(self) -> None:
-        """Apply the held events, in order, as if they came now."""
-        pending, self._pending = self._pending, []
-        self._releasing = True
-        first: Exception | None = None
-        try:
-            for event in pending:
-                try:
-                    self.on_event(event)
-                except Exception as err:  # strict only: apply the rest, then re-raise
-                    first = first or err
-        finally:
-            self._releasing = False
-        if first is not None:
-            raise first
-
-    def declare_dialect(self, name: str) -> None:
-        """The server said which AMI it speaks: use that dialect from now on.
-
-        Runners call this at login, from the AMI banner (``Asterisk Call
-        Manager/2.10.3``: AMI 2 and later is 'ami2') or ``CoreSettings``
-        (Asterisk 12 and later is 'ami2'). What the server says about
-        itself beats any guess from events, so it overrides detection and
-        a ``dialect=`` given at construction; calls the other dialect held
-        back are reported first.
-
-        Args:
-            name: 'ami1' (Asterisk 1.8 to 11) or 'ami2' (Asterisk 12 to 22).
-
-        Raises:
-            UnknownDialect: ``name`` is neither (also a ValueError).
-        """
-        if name not in _DIALECTS:
-            raise UnknownDialect(name, tuple(sorted(_DIALECTS)))
-        self._use_dialect(name)
-        log.info("server %r declared %s", self.server, name)
-        if self._pending:
-            self._release()
-
-    def _use_dialect(self, name: str) -> None:
-        """Switch to dialect ``name`` (reporting what the old rules held back)."""
-        self._detected = True
-        if name == self._dialect and self._rules.NAME == name:
-            return
-        if self._held:
-            self._flush_rules()
-        self._dialect = name
-        # The old rules' handler table holds their bound methods, which hold
-        # the rules: a reference cycle. Emptying it lets them go at once.
-        self._rules.handlers.clear()
-        self._rules = _DIALECTS[name](self._tracker)
-        self._bind_rules()
+    def _special_step(self, name: str, event: Mapping[str, Any], live: Step | None) -> Step | None:
+        """A restart marker or a resync's input: act on it; the step left to apply, if any."""
+        if name == RESTART_EVENT:  # a runner saw Asterisk's startup time move
+            self._restart()
+            return None
+        if self._take_resync_input(name, event):
+            return None  # a list answer or a barrier: never a call event
+        return live
 
     def flush(self) -> None:
         """Report call events held back for a dial burst: the stream is idle or over.
@@ -497,9 +402,3 @@ class ChannelManager(HookDelivery):
         return {**tracker.counters, "held_events": len(self._pending),
                 "channels": len(tracker.channels), "calls": len(tracker.calls),
                 "bridges": len(tracker.bridges)}
-
-def _name_of(event: Mapping[str, Any]) -> str:
-    try:
-        return ami.event_name(event) or "unnamed"
-    except Exception:
-        return "unnamed"
