@@ -826,26 +826,40 @@ def _out_of_date(cls: type[_T]) -> Callable[[type[_T], Mapping[str, Any]], _T]:
     return from_ami
 
 
-#: event name -> the careful parser (every header with its fallbacks), for tests
-CAREFUL_PARSERS: dict[str, Callable[[type[Any], Mapping[str, Any]], Any]] = {}
-
-
-def _install_parsers() -> None:
+def install_parsers(record_types: Mapping[str, type[AmiEvent]],
+                    generated: Mapping[str, tuple[Any, Any, str]]) -> dict[str, Any]:
     """Make each record class's ``from_ami`` its generated parser.
 
-    A class the generated module does not know, or knows with another field
-    table (events.py changed, the generator was not run), gets a parser that
-    raises GeneratedCodeOutOfDate naming the command to run; this module
-    still imports, so that the generator itself can run.
-    """
-    from . import parsers_generated
+    ``generated`` is parsers_generated.PARSERS: event name -> (fast parser,
+    careful parser, digest of the field table it was written from). A class
+    it does not know, or knows with another field table (events.py changed,
+    the generator was not run), gets a parser that raises
+    GeneratedCodeOutOfDate naming the command to run, instead of one that
+    silently misreads events; this module still imports, so that the
+    generator itself can run.
 
-    for name, cls in RECORD_TYPES.items():
-        fast, careful, digest = parsers_generated.PARSERS.get(name, (None, None, ""))
+    Returns:
+        event name -> its careful parser (every header with its fallbacks).
+    """
+    careful_parsers: dict[str, Any] = {}
+    for name, cls in record_types.items():
+        fast, careful, digest = generated.get(name, (None, None, ""))
         if fast is None or careful is None or digest != field_table_digest(cls):
             fast = careful = _out_of_date(cls)
         cls.from_ami = classmethod(fast)  # type: ignore[assignment]
-        CAREFUL_PARSERS[name] = careful
+        careful_parsers[name] = careful
+    return careful_parsers
 
 
-_install_parsers()
+def _generated_parsers() -> Mapping[str, tuple[Any, Any, str]]:
+    """parsers_generated.PARSERS; none if it names a record class that is gone."""
+    try:
+        from . import parsers_generated  # it reads this module's classes: import it last
+    except AttributeError:  # a class was renamed or removed: every parser says regenerate
+        return {}
+    return parsers_generated.PARSERS
+
+
+#: event name -> the careful parser (every header with its fallbacks), for tests
+CAREFUL_PARSERS: dict[str, Callable[[type[Any], Mapping[str, Any]], Any]] = \
+    install_parsers(RECORD_TYPES, _generated_parsers())
