@@ -77,11 +77,11 @@ def careful_FullyBooted(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     """FullyBooted from any mapping: fallback names, defaults, MalformedEvent."""
     self: Any = _B_FullyBooted()
     self.raw = raw
-    v_status = raw.get('Status')
-    if not isinstance(v_status, str):
+    v_status = (raw['Status'] if 'Status' in raw else None)
+    if type(v_status) is not str:
         v_status = _coerce(str, v_status, raw, 'Status', False, '')
     self.status = v_status
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -100,10 +100,10 @@ def from_ami_FullyBooted(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_FullyBooted(cls, raw)
     self: Any = _B_FullyBooted()
     self.raw = raw
-    if not isinstance(v_status, str):
+    if type(v_status) is not str:
         v_status = _coerce(str, v_status, raw, 'Status', False, '')
     self.status = v_status
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -120,15 +120,15 @@ def careful_Shutdown(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     """Shutdown from any mapping: fallback names, defaults, MalformedEvent."""
     self: Any = _B_Shutdown()
     self.raw = raw
-    v_shutdown = raw.get('Shutdown')
-    if not isinstance(v_shutdown, str):
+    v_shutdown = (raw['Shutdown'] if 'Shutdown' in raw else None)
+    if type(v_shutdown) is not str:
         v_shutdown = _coerce(str, v_shutdown, raw, 'Shutdown', False, '')
     self.shutdown = v_shutdown
-    v_restart = raw.get('Restart')
-    if not isinstance(v_restart, str):
+    v_restart = (raw['Restart'] if 'Restart' in raw else None)
+    if type(v_restart) is not str:
         v_restart = _coerce(str, v_restart, raw, 'Restart', False, '')
     self.restart = v_restart
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -148,13 +148,13 @@ def from_ami_Shutdown(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_Shutdown(cls, raw)
     self: Any = _B_Shutdown()
     self.raw = raw
-    if not isinstance(v_shutdown, str):
+    if type(v_shutdown) is not str:
         v_shutdown = _coerce(str, v_shutdown, raw, 'Shutdown', False, '')
     self.shutdown = v_shutdown
-    if not isinstance(v_restart, str):
+    if type(v_restart) is not str:
         v_restart = _coerce(str, v_restart, raw, 'Restart', False, '')
     self.restart = v_restart
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -176,19 +176,19 @@ def careful_Newchannel(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_uniqueid = None
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
     try:
         v_channel = raw['Channel']
     except KeyError:
         v_channel = None
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', True, None)
     self.channel = v_channel
-    v_state = raw.get('ChannelState')
-    if isinstance(v_state, str):
+    v_state = (raw['ChannelState'] if 'ChannelState' in raw else None)
+    if type(v_state) is str:
         try:
             v_state = int(v_state)
         except (TypeError, ValueError):
@@ -196,27 +196,27 @@ def careful_Newchannel(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_state = _coerce(int, v_state, raw, 'ChannelState', False, 0)
     self.state = v_state
-    v_caller_id_num = raw.get('CallerIDNum')
-    if not isinstance(v_caller_id_num, str):
+    v_caller_id_num = (raw['CallerIDNum'] if 'CallerIDNum' in raw else None)
+    if type(v_caller_id_num) is not str:
         v_caller_id_num = _coerce(str, v_caller_id_num, raw, 'CallerIDNum', False, '')
     self.caller_id_num = v_caller_id_num
-    v_caller_id_name = raw.get('CallerIDName')
-    if not isinstance(v_caller_id_name, str):
+    v_caller_id_name = (raw['CallerIDName'] if 'CallerIDName' in raw else None)
+    if type(v_caller_id_name) is not str:
         v_caller_id_name = _coerce(str, v_caller_id_name, raw, 'CallerIDName', False, '')
     self.caller_id_name = v_caller_id_name
-    v_account_code = raw.get('AccountCode')
-    if not isinstance(v_account_code, str):
+    v_account_code = (raw['AccountCode'] if 'AccountCode' in raw else None)
+    if type(v_account_code) is not str:
         v_account_code = _coerce(str, v_account_code, raw, 'AccountCode', False, '')
     self.account_code = v_account_code
-    v_exten = raw.get('Exten')
-    if not isinstance(v_exten, str):
+    v_exten = (raw['Exten'] if 'Exten' in raw else None)
+    if type(v_exten) is not str:
         v_exten = _coerce(str, v_exten, raw, 'Exten', False, '')
     self.exten = v_exten
-    v_linkedid = raw.get('Linkedid')
-    if not isinstance(v_linkedid, str):
+    v_linkedid = (raw['Linkedid'] if 'Linkedid' in raw else None)
+    if type(v_linkedid) is not str:
         v_linkedid = _coerce(str, v_linkedid, raw, 'Linkedid', False, None)
     self.linkedid = v_linkedid
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -243,13 +243,13 @@ def from_ami_Newchannel(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_Newchannel(cls, raw)
     self: Any = _B_Newchannel()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', True, None)
     self.channel = v_channel
-    if isinstance(v_state, str):
+    if type(v_state) is str:
         try:
             v_state = int(v_state)
         except (TypeError, ValueError):
@@ -257,26 +257,26 @@ def from_ami_Newchannel(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_state = _coerce(int, v_state, raw, 'ChannelState', False, 0)
     self.state = v_state
-    if not isinstance(v_caller_id_num, str):
+    if type(v_caller_id_num) is not str:
         v_caller_id_num = _coerce(str, v_caller_id_num, raw, 'CallerIDNum', False, '')
     self.caller_id_num = v_caller_id_num
-    if not isinstance(v_caller_id_name, str):
+    if type(v_caller_id_name) is not str:
         v_caller_id_name = _coerce(str, v_caller_id_name, raw, 'CallerIDName', False, '')
     self.caller_id_name = v_caller_id_name
-    if not isinstance(v_account_code, str):
+    if type(v_account_code) is not str:
         v_account_code = _coerce(str, v_account_code, raw, 'AccountCode', False, '')
     self.account_code = v_account_code
-    if not isinstance(v_exten, str):
+    if type(v_exten) is not str:
         v_exten = _coerce(str, v_exten, raw, 'Exten', False, '')
     self.exten = v_exten
-    v_linkedid = raw.get('Linkedid')
+    v_linkedid = (raw['Linkedid'] if 'Linkedid' in raw else None)
     if v_linkedid is None:
         v_linkedid = None
     else:
-        if not isinstance(v_linkedid, str):
+        if type(v_linkedid) is not str:
             v_linkedid = _coerce(str, v_linkedid, raw, 'Linkedid', False, None)
     self.linkedid = v_linkedid
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -298,22 +298,22 @@ def careful_Newstate(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_uniqueid = None
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
     try:
         v_channel = raw['Channel']
     except KeyError:
         v_channel = None
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', True, None)
     self.channel = v_channel
     try:
         v_state = raw['ChannelState']
     except KeyError:
         v_state = None
-    if isinstance(v_state, str):
+    if type(v_state) is str:
         try:
             v_state = int(v_state)
         except (TypeError, ValueError):
@@ -321,11 +321,11 @@ def careful_Newstate(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_state = _coerce(int, v_state, raw, 'ChannelState', True, None)
     self.state = v_state
-    v_caller_id_num = raw.get('CallerIDNum')
-    if not isinstance(v_caller_id_num, str):
+    v_caller_id_num = (raw['CallerIDNum'] if 'CallerIDNum' in raw else None)
+    if type(v_caller_id_num) is not str:
         v_caller_id_num = _coerce(str, v_caller_id_num, raw, 'CallerIDNum', False, '')
     self.caller_id_num = v_caller_id_num
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -349,13 +349,13 @@ def from_ami_Newstate(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_Newstate(cls, raw)
     self: Any = _B_Newstate()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', True, None)
     self.channel = v_channel
-    if isinstance(v_state, str):
+    if type(v_state) is str:
         try:
             v_state = int(v_state)
         except (TypeError, ValueError):
@@ -363,10 +363,10 @@ def from_ami_Newstate(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_state = _coerce(int, v_state, raw, 'ChannelState', True, None)
     self.state = v_state
-    if not isinstance(v_caller_id_num, str):
+    if type(v_caller_id_num) is not str:
         v_caller_id_num = _coerce(str, v_caller_id_num, raw, 'CallerIDNum', False, '')
     self.caller_id_num = v_caller_id_num
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -388,30 +388,30 @@ def careful_NewCallerid(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_uniqueid = None
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
     try:
         v_channel = raw['Channel']
     except KeyError:
         v_channel = None
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', True, None)
     self.channel = v_channel
-    v_caller_id_num = raw.get('CallerIDNum')
-    if not isinstance(v_caller_id_num, str):
+    v_caller_id_num = (raw['CallerIDNum'] if 'CallerIDNum' in raw else None)
+    if type(v_caller_id_num) is not str:
         v_caller_id_num = _coerce(str, v_caller_id_num, raw, 'CallerIDNum', False, '')
     self.caller_id_num = v_caller_id_num
-    v_caller_id_name = raw.get('CallerIDName')
-    if not isinstance(v_caller_id_name, str):
+    v_caller_id_name = (raw['CallerIDName'] if 'CallerIDName' in raw else None)
+    if type(v_caller_id_name) is not str:
         v_caller_id_name = _coerce(str, v_caller_id_name, raw, 'CallerIDName', False, '')
     self.caller_id_name = v_caller_id_name
-    v_cid_calling_pres = raw.get('CID-CallingPres')
-    if not isinstance(v_cid_calling_pres, str):
+    v_cid_calling_pres = (raw['CID-CallingPres'] if 'CID-CallingPres' in raw else None)
+    if type(v_cid_calling_pres) is not str:
         v_cid_calling_pres = _coerce(str, v_cid_calling_pres, raw, 'CID-CallingPres', False, '')
     self.cid_calling_pres = v_cid_calling_pres
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -436,22 +436,22 @@ def from_ami_NewCallerid(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_NewCallerid(cls, raw)
     self: Any = _B_NewCallerid()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', True, None)
     self.channel = v_channel
-    if not isinstance(v_caller_id_num, str):
+    if type(v_caller_id_num) is not str:
         v_caller_id_num = _coerce(str, v_caller_id_num, raw, 'CallerIDNum', False, '')
     self.caller_id_num = v_caller_id_num
-    if not isinstance(v_caller_id_name, str):
+    if type(v_caller_id_name) is not str:
         v_caller_id_name = _coerce(str, v_caller_id_name, raw, 'CallerIDName', False, '')
     self.caller_id_name = v_caller_id_name
-    if not isinstance(v_cid_calling_pres, str):
+    if type(v_cid_calling_pres) is not str:
         v_cid_calling_pres = _coerce(str, v_cid_calling_pres, raw, 'CID-CallingPres', False, '')
     self.cid_calling_pres = v_cid_calling_pres
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -473,22 +473,22 @@ def careful_NewAccountCode(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_uniqueid = None
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
     try:
         v_channel = raw['Channel']
     except KeyError:
         v_channel = None
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', True, None)
     self.channel = v_channel
-    v_account_code = raw.get('AccountCode')
-    if not isinstance(v_account_code, str):
+    v_account_code = (raw['AccountCode'] if 'AccountCode' in raw else None)
+    if type(v_account_code) is not str:
         v_account_code = _coerce(str, v_account_code, raw, 'AccountCode', False, '')
     self.account_code = v_account_code
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -511,16 +511,16 @@ def from_ami_NewAccountCode(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_NewAccountCode(cls, raw)
     self: Any = _B_NewAccountCode()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', True, None)
     self.channel = v_channel
-    if not isinstance(v_account_code, str):
+    if type(v_account_code) is not str:
         v_account_code = _coerce(str, v_account_code, raw, 'AccountCode', False, '')
     self.account_code = v_account_code
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -541,25 +541,25 @@ def careful_NewConnectedLine(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_uniqueid = raw['Uniqueid']
     except KeyError:
         v_uniqueid = None
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
     try:
         v_channel = raw['Channel']
     except KeyError:
         v_channel = None
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', True, None)
     self.channel = v_channel
-    v_connected_line_num = raw.get('ConnectedLineNum')
-    if not isinstance(v_connected_line_num, str):
+    v_connected_line_num = (raw['ConnectedLineNum'] if 'ConnectedLineNum' in raw else None)
+    if type(v_connected_line_num) is not str:
         v_connected_line_num = _coerce(str, v_connected_line_num, raw, 'ConnectedLineNum', False, '')
     self.connected_line_num = v_connected_line_num
-    v_connected_line_name = raw.get('ConnectedLineName')
-    if not isinstance(v_connected_line_name, str):
+    v_connected_line_name = (raw['ConnectedLineName'] if 'ConnectedLineName' in raw else None)
+    if type(v_connected_line_name) is not str:
         v_connected_line_name = _coerce(str, v_connected_line_name, raw, 'ConnectedLineName', False, '')
     self.connected_line_name = v_connected_line_name
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -581,19 +581,19 @@ def from_ami_NewConnectedLine(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_NewConnectedLine(cls, raw)
     self: Any = _B_NewConnectedLine()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', True, None)
     self.channel = v_channel
-    if not isinstance(v_connected_line_num, str):
+    if type(v_connected_line_num) is not str:
         v_connected_line_num = _coerce(str, v_connected_line_num, raw, 'ConnectedLineNum', False, '')
     self.connected_line_num = v_connected_line_num
-    if not isinstance(v_connected_line_name, str):
+    if type(v_connected_line_name) is not str:
         v_connected_line_name = _coerce(str, v_connected_line_name, raw, 'ConnectedLineName', False, '')
     self.connected_line_name = v_connected_line_name
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -615,8 +615,8 @@ def careful_Rename(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_uniqueid = None
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
     try:
@@ -624,18 +624,18 @@ def careful_Rename(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_channel = None
     if v_channel is None:
-        v_channel = raw.get('Oldname')
-    if not isinstance(v_channel, str):
+        v_channel = (raw['Oldname'] if 'Oldname' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', True, None)
     self.channel = v_channel
     try:
         v_new_name = raw['Newname']
     except KeyError:
         v_new_name = None
-    if not isinstance(v_new_name, str):
+    if type(v_new_name) is not str:
         v_new_name = _coerce(str, v_new_name, raw, 'Newname', True, None)
     self.new_name = v_new_name
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -658,16 +658,16 @@ def from_ami_Rename(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_Rename(cls, raw)
     self: Any = _B_Rename()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', True, None)
     self.channel = v_channel
-    if not isinstance(v_new_name, str):
+    if type(v_new_name) is not str:
         v_new_name = _coerce(str, v_new_name, raw, 'Newname', True, None)
     self.new_name = v_new_name
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -689,19 +689,19 @@ def careful_Hangup(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_uniqueid = None
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
     try:
         v_channel = raw['Channel']
     except KeyError:
         v_channel = None
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', True, None)
     self.channel = v_channel
-    v_cause = raw.get('Cause')
-    if isinstance(v_cause, str):
+    v_cause = (raw['Cause'] if 'Cause' in raw else None)
+    if type(v_cause) is str:
         try:
             v_cause = int(v_cause)
         except (TypeError, ValueError):
@@ -709,12 +709,12 @@ def careful_Hangup(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_cause = _coerce(int, v_cause, raw, 'Cause', False, 0)
     self.cause = v_cause
-    v_cause_txt = raw.get('Cause-txt')
-    if not isinstance(v_cause_txt, str):
+    v_cause_txt = (raw['Cause-txt'] if 'Cause-txt' in raw else None)
+    if type(v_cause_txt) is not str:
         v_cause_txt = _coerce(str, v_cause_txt, raw, 'Cause-txt', False, '')
     self.cause_txt = v_cause_txt
-    v_tech_cause = raw.get('TechCause')
-    if isinstance(v_tech_cause, str):
+    v_tech_cause = (raw['TechCause'] if 'TechCause' in raw else None)
+    if type(v_tech_cause) is str:
         try:
             v_tech_cause = _opt_int(v_tech_cause)
         except (TypeError, ValueError):
@@ -722,7 +722,7 @@ def careful_Hangup(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_tech_cause = _coerce(_opt_int, v_tech_cause, raw, 'TechCause', False, None)
     self.tech_cause = v_tech_cause
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -746,13 +746,13 @@ def from_ami_Hangup(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_Hangup(cls, raw)
     self: Any = _B_Hangup()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', True, None)
     self.channel = v_channel
-    if isinstance(v_cause, str):
+    if type(v_cause) is str:
         try:
             v_cause = int(v_cause)
         except (TypeError, ValueError):
@@ -760,14 +760,14 @@ def from_ami_Hangup(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_cause = _coerce(int, v_cause, raw, 'Cause', False, 0)
     self.cause = v_cause
-    if not isinstance(v_cause_txt, str):
+    if type(v_cause_txt) is not str:
         v_cause_txt = _coerce(str, v_cause_txt, raw, 'Cause-txt', False, '')
     self.cause_txt = v_cause_txt
-    v_tech_cause = raw.get('TechCause')
+    v_tech_cause = (raw['TechCause'] if 'TechCause' in raw else None)
     if v_tech_cause is None:
         v_tech_cause = None
     else:
-        if isinstance(v_tech_cause, str):
+        if type(v_tech_cause) is str:
             try:
                 v_tech_cause = _opt_int(v_tech_cause)
             except (TypeError, ValueError):
@@ -775,7 +775,7 @@ def from_ami_Hangup(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         else:
             v_tech_cause = _coerce(_opt_int, v_tech_cause, raw, 'TechCause', False, None)
     self.tech_cause = v_tech_cause
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -797,16 +797,16 @@ def careful_HangupRequest(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_uniqueid = None
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+    v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    v_cause = raw.get('Cause')
-    if isinstance(v_cause, str):
+    v_cause = (raw['Cause'] if 'Cause' in raw else None)
+    if type(v_cause) is str:
         try:
             v_cause = _opt_int(v_cause)
         except (TypeError, ValueError):
@@ -814,8 +814,8 @@ def careful_HangupRequest(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_cause = _coerce(_opt_int, v_cause, raw, 'Cause', False, None)
     self.cause = v_cause
-    v_tech_cause = raw.get('TechCause')
-    if isinstance(v_tech_cause, str):
+    v_tech_cause = (raw['TechCause'] if 'TechCause' in raw else None)
+    if type(v_tech_cause) is str:
         try:
             v_tech_cause = _opt_int(v_tech_cause)
         except (TypeError, ValueError):
@@ -823,7 +823,7 @@ def careful_HangupRequest(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_tech_cause = _coerce(_opt_int, v_tech_cause, raw, 'TechCause', False, None)
     self.tech_cause = v_tech_cause
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -845,17 +845,17 @@ def from_ami_HangupRequest(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_HangupRequest(cls, raw)
     self: Any = _B_HangupRequest()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    v_cause = raw.get('Cause')
+    v_cause = (raw['Cause'] if 'Cause' in raw else None)
     if v_cause is None:
         v_cause = None
     else:
-        if isinstance(v_cause, str):
+        if type(v_cause) is str:
             try:
                 v_cause = _opt_int(v_cause)
             except (TypeError, ValueError):
@@ -863,11 +863,11 @@ def from_ami_HangupRequest(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         else:
             v_cause = _coerce(_opt_int, v_cause, raw, 'Cause', False, None)
     self.cause = v_cause
-    v_tech_cause = raw.get('TechCause')
+    v_tech_cause = (raw['TechCause'] if 'TechCause' in raw else None)
     if v_tech_cause is None:
         v_tech_cause = None
     else:
-        if isinstance(v_tech_cause, str):
+        if type(v_tech_cause) is str:
             try:
                 v_tech_cause = _opt_int(v_tech_cause)
             except (TypeError, ValueError):
@@ -875,7 +875,7 @@ def from_ami_HangupRequest(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         else:
             v_tech_cause = _coerce(_opt_int, v_tech_cause, raw, 'TechCause', False, None)
     self.tech_cause = v_tech_cause
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -897,16 +897,16 @@ def careful_SoftHangupRequest(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_uniqueid = None
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+    v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    v_cause = raw.get('Cause')
-    if isinstance(v_cause, str):
+    v_cause = (raw['Cause'] if 'Cause' in raw else None)
+    if type(v_cause) is str:
         try:
             v_cause = _opt_int(v_cause)
         except (TypeError, ValueError):
@@ -914,8 +914,8 @@ def careful_SoftHangupRequest(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_cause = _coerce(_opt_int, v_cause, raw, 'Cause', False, None)
     self.cause = v_cause
-    v_tech_cause = raw.get('TechCause')
-    if isinstance(v_tech_cause, str):
+    v_tech_cause = (raw['TechCause'] if 'TechCause' in raw else None)
+    if type(v_tech_cause) is str:
         try:
             v_tech_cause = _opt_int(v_tech_cause)
         except (TypeError, ValueError):
@@ -923,7 +923,7 @@ def careful_SoftHangupRequest(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_tech_cause = _coerce(_opt_int, v_tech_cause, raw, 'TechCause', False, None)
     self.tech_cause = v_tech_cause
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -945,17 +945,17 @@ def from_ami_SoftHangupRequest(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_SoftHangupRequest(cls, raw)
     self: Any = _B_SoftHangupRequest()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    v_cause = raw.get('Cause')
+    v_cause = (raw['Cause'] if 'Cause' in raw else None)
     if v_cause is None:
         v_cause = None
     else:
-        if isinstance(v_cause, str):
+        if type(v_cause) is str:
             try:
                 v_cause = _opt_int(v_cause)
             except (TypeError, ValueError):
@@ -963,11 +963,11 @@ def from_ami_SoftHangupRequest(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         else:
             v_cause = _coerce(_opt_int, v_cause, raw, 'Cause', False, None)
     self.cause = v_cause
-    v_tech_cause = raw.get('TechCause')
+    v_tech_cause = (raw['TechCause'] if 'TechCause' in raw else None)
     if v_tech_cause is None:
         v_tech_cause = None
     else:
-        if isinstance(v_tech_cause, str):
+        if type(v_tech_cause) is str:
             try:
                 v_tech_cause = _opt_int(v_tech_cause)
             except (TypeError, ValueError):
@@ -975,7 +975,7 @@ def from_ami_SoftHangupRequest(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         else:
             v_tech_cause = _coerce(_opt_int, v_tech_cause, raw, 'TechCause', False, None)
     self.tech_cause = v_tech_cause
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -992,17 +992,17 @@ def careful_UserEvent(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     """UserEvent from any mapping: fallback names, defaults, MalformedEvent."""
     self: Any = _B_UserEvent()
     self.raw = raw
-    v_user_event = raw.get('UserEvent')
-    if not isinstance(v_user_event, str):
+    v_user_event = (raw['UserEvent'] if 'UserEvent' in raw else None)
+    if type(v_user_event) is not str:
         v_user_event = _coerce(str, v_user_event, raw, 'UserEvent', False, '')
     self.user_event = v_user_event
-    v_uniqueid = raw.get('Uniqueid')
+    v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, None)
     self.uniqueid = v_uniqueid
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1021,19 +1021,19 @@ def from_ami_UserEvent(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_UserEvent(cls, raw)
     self: Any = _B_UserEvent()
     self.raw = raw
-    if not isinstance(v_user_event, str):
+    if type(v_user_event) is not str:
         v_user_event = _coerce(str, v_user_event, raw, 'UserEvent', False, '')
     self.user_event = v_user_event
-    v_uniqueid = raw.get('Uniqueid')
+    v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
     if v_uniqueid is None:
         v_uniqueid = None
     else:
-        if not isinstance(v_uniqueid, str):
+        if type(v_uniqueid) is not str:
             v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, None)
     self.uniqueid = v_uniqueid
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1055,8 +1055,8 @@ def careful_LocalBridge(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_one_uniqueid = None
     if v_one_uniqueid is None:
-        v_one_uniqueid = raw.get('Uniqueid1')
-    if not isinstance(v_one_uniqueid, str):
+        v_one_uniqueid = (raw['Uniqueid1'] if 'Uniqueid1' in raw else None)
+    if type(v_one_uniqueid) is not str:
         v_one_uniqueid = _coerce(str, v_one_uniqueid, raw, 'LocalOneUniqueid', True, None)
     self.one_uniqueid = v_one_uniqueid
     try:
@@ -1064,24 +1064,24 @@ def careful_LocalBridge(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_two_uniqueid = None
     if v_two_uniqueid is None:
-        v_two_uniqueid = raw.get('Uniqueid2')
-    if not isinstance(v_two_uniqueid, str):
+        v_two_uniqueid = (raw['Uniqueid2'] if 'Uniqueid2' in raw else None)
+    if type(v_two_uniqueid) is not str:
         v_two_uniqueid = _coerce(str, v_two_uniqueid, raw, 'LocalTwoUniqueid', True, None)
     self.two_uniqueid = v_two_uniqueid
-    v_one_channel = raw.get('LocalOneChannel')
+    v_one_channel = (raw['LocalOneChannel'] if 'LocalOneChannel' in raw else None)
     if v_one_channel is None:
-        v_one_channel = raw.get('Channel1')
-    if not isinstance(v_one_channel, str):
+        v_one_channel = (raw['Channel1'] if 'Channel1' in raw else None)
+    if type(v_one_channel) is not str:
         v_one_channel = _coerce(str, v_one_channel, raw, 'LocalOneChannel', False, '')
     self.one_channel = v_one_channel
-    v_two_channel = raw.get('LocalTwoChannel')
+    v_two_channel = (raw['LocalTwoChannel'] if 'LocalTwoChannel' in raw else None)
     if v_two_channel is None:
-        v_two_channel = raw.get('Channel2')
-    if not isinstance(v_two_channel, str):
+        v_two_channel = (raw['Channel2'] if 'Channel2' in raw else None)
+    if type(v_two_channel) is not str:
         v_two_channel = _coerce(str, v_two_channel, raw, 'LocalTwoChannel', False, '')
     self.two_channel = v_two_channel
-    v_optimization = raw.get('LocalOptimization')
-    if isinstance(v_optimization, str):
+    v_optimization = (raw['LocalOptimization'] if 'LocalOptimization' in raw else None)
+    if type(v_optimization) is str:
         try:
             v_optimization = _yes(v_optimization)
         except (TypeError, ValueError):
@@ -1089,7 +1089,7 @@ def careful_LocalBridge(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_optimization = _coerce(_yes, v_optimization, raw, 'LocalOptimization', False, False)
     self.optimization = v_optimization
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1108,37 +1108,37 @@ def from_ami_LocalBridge(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_LocalBridge(cls, raw)
     self: Any = _B_LocalBridge()
     self.raw = raw
-    v_one_uniqueid = raw.get('LocalOneUniqueid')
+    v_one_uniqueid = (raw['LocalOneUniqueid'] if 'LocalOneUniqueid' in raw else None)
     if v_one_uniqueid is None:
-        v_one_uniqueid = raw.get('Uniqueid1')
-    if not isinstance(v_one_uniqueid, str):
+        v_one_uniqueid = (raw['Uniqueid1'] if 'Uniqueid1' in raw else None)
+    if type(v_one_uniqueid) is not str:
         v_one_uniqueid = _coerce(str, v_one_uniqueid, raw, 'LocalOneUniqueid', True, None)
     self.one_uniqueid = v_one_uniqueid
-    v_two_uniqueid = raw.get('LocalTwoUniqueid')
+    v_two_uniqueid = (raw['LocalTwoUniqueid'] if 'LocalTwoUniqueid' in raw else None)
     if v_two_uniqueid is None:
-        v_two_uniqueid = raw.get('Uniqueid2')
-    if not isinstance(v_two_uniqueid, str):
+        v_two_uniqueid = (raw['Uniqueid2'] if 'Uniqueid2' in raw else None)
+    if type(v_two_uniqueid) is not str:
         v_two_uniqueid = _coerce(str, v_two_uniqueid, raw, 'LocalTwoUniqueid', True, None)
     self.two_uniqueid = v_two_uniqueid
-    v_one_channel = raw.get('LocalOneChannel')
+    v_one_channel = (raw['LocalOneChannel'] if 'LocalOneChannel' in raw else None)
     if v_one_channel is None:
-        v_one_channel = raw.get('Channel1')
+        v_one_channel = (raw['Channel1'] if 'Channel1' in raw else None)
     if v_one_channel is None:
         v_one_channel = ''
     else:
-        if not isinstance(v_one_channel, str):
+        if type(v_one_channel) is not str:
             v_one_channel = _coerce(str, v_one_channel, raw, 'LocalOneChannel', False, '')
     self.one_channel = v_one_channel
-    v_two_channel = raw.get('LocalTwoChannel')
+    v_two_channel = (raw['LocalTwoChannel'] if 'LocalTwoChannel' in raw else None)
     if v_two_channel is None:
-        v_two_channel = raw.get('Channel2')
+        v_two_channel = (raw['Channel2'] if 'Channel2' in raw else None)
     if v_two_channel is None:
         v_two_channel = ''
     else:
-        if not isinstance(v_two_channel, str):
+        if type(v_two_channel) is not str:
             v_two_channel = _coerce(str, v_two_channel, raw, 'LocalTwoChannel', False, '')
     self.two_channel = v_two_channel
-    if isinstance(v_optimization, str):
+    if type(v_optimization) is str:
         try:
             v_optimization = _yes(v_optimization)
         except (TypeError, ValueError):
@@ -1146,7 +1146,7 @@ def from_ami_LocalBridge(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_optimization = _coerce(_yes, v_optimization, raw, 'LocalOptimization', False, False)
     self.optimization = v_optimization
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1167,7 +1167,7 @@ def careful_Dial(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_sub_event = raw['SubEvent']
     except KeyError:
         v_sub_event = None
-    if not isinstance(v_sub_event, str):
+    if type(v_sub_event) is not str:
         v_sub_event = _coerce(str, v_sub_event, raw, 'SubEvent', True, None)
     self.sub_event = v_sub_event
     try:
@@ -1175,29 +1175,29 @@ def careful_Dial(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_uniqueid = None
     if v_uniqueid is None:
-        v_uniqueid = raw.get('Uniqueid')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'UniqueID', True, None)
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+    v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    v_dest_uniqueid = raw.get('DestUniqueID')
+    v_dest_uniqueid = (raw['DestUniqueID'] if 'DestUniqueID' in raw else None)
     if v_dest_uniqueid is None:
-        v_dest_uniqueid = raw.get('DestUniqueid')
-    if not isinstance(v_dest_uniqueid, str):
+        v_dest_uniqueid = (raw['DestUniqueid'] if 'DestUniqueid' in raw else None)
+    if type(v_dest_uniqueid) is not str:
         v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueID', False, '')
     self.dest_uniqueid = v_dest_uniqueid
-    v_destination = raw.get('Destination')
-    if not isinstance(v_destination, str):
+    v_destination = (raw['Destination'] if 'Destination' in raw else None)
+    if type(v_destination) is not str:
         v_destination = _coerce(str, v_destination, raw, 'Destination', False, '')
     self.destination = v_destination
-    v_dial_status = raw.get('DialStatus')
-    if not isinstance(v_dial_status, str):
+    v_dial_status = (raw['DialStatus'] if 'DialStatus' in raw else None)
+    if type(v_dial_status) is not str:
         v_dial_status = _coerce(str, v_dial_status, raw, 'DialStatus', False, '')
     self.dial_status = v_dial_status
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1220,39 +1220,39 @@ def from_ami_Dial(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_Dial(cls, raw)
     self: Any = _B_Dial()
     self.raw = raw
-    if not isinstance(v_sub_event, str):
+    if type(v_sub_event) is not str:
         v_sub_event = _coerce(str, v_sub_event, raw, 'SubEvent', True, None)
     self.sub_event = v_sub_event
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'UniqueID', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    v_dest_uniqueid = raw.get('DestUniqueID')
+    v_dest_uniqueid = (raw['DestUniqueID'] if 'DestUniqueID' in raw else None)
     if v_dest_uniqueid is None:
-        v_dest_uniqueid = raw.get('DestUniqueid')
+        v_dest_uniqueid = (raw['DestUniqueid'] if 'DestUniqueid' in raw else None)
     if v_dest_uniqueid is None:
         v_dest_uniqueid = ''
     else:
-        if not isinstance(v_dest_uniqueid, str):
+        if type(v_dest_uniqueid) is not str:
             v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueID', False, '')
     self.dest_uniqueid = v_dest_uniqueid
-    v_destination = raw.get('Destination')
+    v_destination = (raw['Destination'] if 'Destination' in raw else None)
     if v_destination is None:
         v_destination = ''
     else:
-        if not isinstance(v_destination, str):
+        if type(v_destination) is not str:
             v_destination = _coerce(str, v_destination, raw, 'Destination', False, '')
     self.destination = v_destination
-    v_dial_status = raw.get('DialStatus')
+    v_dial_status = (raw['DialStatus'] if 'DialStatus' in raw else None)
     if v_dial_status is None:
         v_dial_status = ''
     else:
-        if not isinstance(v_dial_status, str):
+        if type(v_dial_status) is not str:
             v_dial_status = _coerce(str, v_dial_status, raw, 'DialStatus', False, '')
     self.dial_status = v_dial_status
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1273,32 +1273,32 @@ def careful_Bridge(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_bridge_state = raw['Bridgestate']
     except KeyError:
         v_bridge_state = None
-    if not isinstance(v_bridge_state, str):
+    if type(v_bridge_state) is not str:
         v_bridge_state = _coerce(str, v_bridge_state, raw, 'Bridgestate', True, None)
     self.bridge_state = v_bridge_state
     try:
         v_channel1 = raw['Channel1']
     except KeyError:
         v_channel1 = None
-    if not isinstance(v_channel1, str):
+    if type(v_channel1) is not str:
         v_channel1 = _coerce(str, v_channel1, raw, 'Channel1', True, None)
     self.channel1 = v_channel1
     try:
         v_channel2 = raw['Channel2']
     except KeyError:
         v_channel2 = None
-    if not isinstance(v_channel2, str):
+    if type(v_channel2) is not str:
         v_channel2 = _coerce(str, v_channel2, raw, 'Channel2', True, None)
     self.channel2 = v_channel2
-    v_uniqueid1 = raw.get('Uniqueid1')
-    if not isinstance(v_uniqueid1, str):
+    v_uniqueid1 = (raw['Uniqueid1'] if 'Uniqueid1' in raw else None)
+    if type(v_uniqueid1) is not str:
         v_uniqueid1 = _coerce(str, v_uniqueid1, raw, 'Uniqueid1', False, '')
     self.uniqueid1 = v_uniqueid1
-    v_uniqueid2 = raw.get('Uniqueid2')
-    if not isinstance(v_uniqueid2, str):
+    v_uniqueid2 = (raw['Uniqueid2'] if 'Uniqueid2' in raw else None)
+    if type(v_uniqueid2) is not str:
         v_uniqueid2 = _coerce(str, v_uniqueid2, raw, 'Uniqueid2', False, '')
     self.uniqueid2 = v_uniqueid2
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1321,22 +1321,22 @@ def from_ami_Bridge(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_Bridge(cls, raw)
     self: Any = _B_Bridge()
     self.raw = raw
-    if not isinstance(v_bridge_state, str):
+    if type(v_bridge_state) is not str:
         v_bridge_state = _coerce(str, v_bridge_state, raw, 'Bridgestate', True, None)
     self.bridge_state = v_bridge_state
-    if not isinstance(v_channel1, str):
+    if type(v_channel1) is not str:
         v_channel1 = _coerce(str, v_channel1, raw, 'Channel1', True, None)
     self.channel1 = v_channel1
-    if not isinstance(v_channel2, str):
+    if type(v_channel2) is not str:
         v_channel2 = _coerce(str, v_channel2, raw, 'Channel2', True, None)
     self.channel2 = v_channel2
-    if not isinstance(v_uniqueid1, str):
+    if type(v_uniqueid1) is not str:
         v_uniqueid1 = _coerce(str, v_uniqueid1, raw, 'Uniqueid1', False, '')
     self.uniqueid1 = v_uniqueid1
-    if not isinstance(v_uniqueid2, str):
+    if type(v_uniqueid2) is not str:
         v_uniqueid2 = _coerce(str, v_uniqueid2, raw, 'Uniqueid2', False, '')
     self.uniqueid2 = v_uniqueid2
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1357,29 +1357,29 @@ def careful_Link(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_channel1 = raw['Channel1']
     except KeyError:
         v_channel1 = None
-    if not isinstance(v_channel1, str):
+    if type(v_channel1) is not str:
         v_channel1 = _coerce(str, v_channel1, raw, 'Channel1', True, None)
     self.channel1 = v_channel1
     try:
         v_channel2 = raw['Channel2']
     except KeyError:
         v_channel2 = None
-    if not isinstance(v_channel2, str):
+    if type(v_channel2) is not str:
         v_channel2 = _coerce(str, v_channel2, raw, 'Channel2', True, None)
     self.channel2 = v_channel2
-    v_uniqueid1 = raw.get('Uniqueid1')
-    if not isinstance(v_uniqueid1, str):
+    v_uniqueid1 = (raw['Uniqueid1'] if 'Uniqueid1' in raw else None)
+    if type(v_uniqueid1) is not str:
         v_uniqueid1 = _coerce(str, v_uniqueid1, raw, 'Uniqueid1', False, '')
     self.uniqueid1 = v_uniqueid1
-    v_uniqueid2 = raw.get('Uniqueid2')
-    if not isinstance(v_uniqueid2, str):
+    v_uniqueid2 = (raw['Uniqueid2'] if 'Uniqueid2' in raw else None)
+    if type(v_uniqueid2) is not str:
         v_uniqueid2 = _coerce(str, v_uniqueid2, raw, 'Uniqueid2', False, '')
     self.uniqueid2 = v_uniqueid2
-    v_bridge_state = raw.get('Bridgestate')
-    if not isinstance(v_bridge_state, str):
+    v_bridge_state = (raw['Bridgestate'] if 'Bridgestate' in raw else None)
+    if type(v_bridge_state) is not str:
         v_bridge_state = _coerce(str, v_bridge_state, raw, 'Bridgestate', False, 'Link')
     self.bridge_state = v_bridge_state
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1402,22 +1402,22 @@ def from_ami_Link(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_Link(cls, raw)
     self: Any = _B_Link()
     self.raw = raw
-    if not isinstance(v_channel1, str):
+    if type(v_channel1) is not str:
         v_channel1 = _coerce(str, v_channel1, raw, 'Channel1', True, None)
     self.channel1 = v_channel1
-    if not isinstance(v_channel2, str):
+    if type(v_channel2) is not str:
         v_channel2 = _coerce(str, v_channel2, raw, 'Channel2', True, None)
     self.channel2 = v_channel2
-    if not isinstance(v_uniqueid1, str):
+    if type(v_uniqueid1) is not str:
         v_uniqueid1 = _coerce(str, v_uniqueid1, raw, 'Uniqueid1', False, '')
     self.uniqueid1 = v_uniqueid1
-    if not isinstance(v_uniqueid2, str):
+    if type(v_uniqueid2) is not str:
         v_uniqueid2 = _coerce(str, v_uniqueid2, raw, 'Uniqueid2', False, '')
     self.uniqueid2 = v_uniqueid2
-    if not isinstance(v_bridge_state, str):
+    if type(v_bridge_state) is not str:
         v_bridge_state = _coerce(str, v_bridge_state, raw, 'Bridgestate', False, 'Link')
     self.bridge_state = v_bridge_state
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1438,29 +1438,29 @@ def careful_Unlink(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_channel1 = raw['Channel1']
     except KeyError:
         v_channel1 = None
-    if not isinstance(v_channel1, str):
+    if type(v_channel1) is not str:
         v_channel1 = _coerce(str, v_channel1, raw, 'Channel1', True, None)
     self.channel1 = v_channel1
     try:
         v_channel2 = raw['Channel2']
     except KeyError:
         v_channel2 = None
-    if not isinstance(v_channel2, str):
+    if type(v_channel2) is not str:
         v_channel2 = _coerce(str, v_channel2, raw, 'Channel2', True, None)
     self.channel2 = v_channel2
-    v_uniqueid1 = raw.get('Uniqueid1')
-    if not isinstance(v_uniqueid1, str):
+    v_uniqueid1 = (raw['Uniqueid1'] if 'Uniqueid1' in raw else None)
+    if type(v_uniqueid1) is not str:
         v_uniqueid1 = _coerce(str, v_uniqueid1, raw, 'Uniqueid1', False, '')
     self.uniqueid1 = v_uniqueid1
-    v_uniqueid2 = raw.get('Uniqueid2')
-    if not isinstance(v_uniqueid2, str):
+    v_uniqueid2 = (raw['Uniqueid2'] if 'Uniqueid2' in raw else None)
+    if type(v_uniqueid2) is not str:
         v_uniqueid2 = _coerce(str, v_uniqueid2, raw, 'Uniqueid2', False, '')
     self.uniqueid2 = v_uniqueid2
-    v_bridge_state = raw.get('Bridgestate')
-    if not isinstance(v_bridge_state, str):
+    v_bridge_state = (raw['Bridgestate'] if 'Bridgestate' in raw else None)
+    if type(v_bridge_state) is not str:
         v_bridge_state = _coerce(str, v_bridge_state, raw, 'Bridgestate', False, 'Unlink')
     self.bridge_state = v_bridge_state
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1483,22 +1483,22 @@ def from_ami_Unlink(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_Unlink(cls, raw)
     self: Any = _B_Unlink()
     self.raw = raw
-    if not isinstance(v_channel1, str):
+    if type(v_channel1) is not str:
         v_channel1 = _coerce(str, v_channel1, raw, 'Channel1', True, None)
     self.channel1 = v_channel1
-    if not isinstance(v_channel2, str):
+    if type(v_channel2) is not str:
         v_channel2 = _coerce(str, v_channel2, raw, 'Channel2', True, None)
     self.channel2 = v_channel2
-    if not isinstance(v_uniqueid1, str):
+    if type(v_uniqueid1) is not str:
         v_uniqueid1 = _coerce(str, v_uniqueid1, raw, 'Uniqueid1', False, '')
     self.uniqueid1 = v_uniqueid1
-    if not isinstance(v_uniqueid2, str):
+    if type(v_uniqueid2) is not str:
         v_uniqueid2 = _coerce(str, v_uniqueid2, raw, 'Uniqueid2', False, '')
     self.uniqueid2 = v_uniqueid2
-    if not isinstance(v_bridge_state, str):
+    if type(v_bridge_state) is not str:
         v_bridge_state = _coerce(str, v_bridge_state, raw, 'Bridgestate', False, 'Unlink')
     self.bridge_state = v_bridge_state
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1519,25 +1519,25 @@ def careful_Masquerade(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_clone = raw['Clone']
     except KeyError:
         v_clone = None
-    if not isinstance(v_clone, str):
+    if type(v_clone) is not str:
         v_clone = _coerce(str, v_clone, raw, 'Clone', True, None)
     self.clone = v_clone
-    v_clone_state = raw.get('CloneState')
-    if not isinstance(v_clone_state, str):
+    v_clone_state = (raw['CloneState'] if 'CloneState' in raw else None)
+    if type(v_clone_state) is not str:
         v_clone_state = _coerce(str, v_clone_state, raw, 'CloneState', False, '')
     self.clone_state = v_clone_state
     try:
         v_original = raw['Original']
     except KeyError:
         v_original = None
-    if not isinstance(v_original, str):
+    if type(v_original) is not str:
         v_original = _coerce(str, v_original, raw, 'Original', True, None)
     self.original = v_original
-    v_original_state = raw.get('OriginalState')
-    if not isinstance(v_original_state, str):
+    v_original_state = (raw['OriginalState'] if 'OriginalState' in raw else None)
+    if type(v_original_state) is not str:
         v_original_state = _coerce(str, v_original_state, raw, 'OriginalState', False, '')
     self.original_state = v_original_state
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1559,19 +1559,19 @@ def from_ami_Masquerade(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_Masquerade(cls, raw)
     self: Any = _B_Masquerade()
     self.raw = raw
-    if not isinstance(v_clone, str):
+    if type(v_clone) is not str:
         v_clone = _coerce(str, v_clone, raw, 'Clone', True, None)
     self.clone = v_clone
-    if not isinstance(v_clone_state, str):
+    if type(v_clone_state) is not str:
         v_clone_state = _coerce(str, v_clone_state, raw, 'CloneState', False, '')
     self.clone_state = v_clone_state
-    if not isinstance(v_original, str):
+    if type(v_original) is not str:
         v_original = _coerce(str, v_original, raw, 'Original', True, None)
     self.original = v_original
-    if not isinstance(v_original_state, str):
+    if type(v_original_state) is not str:
         v_original_state = _coerce(str, v_original_state, raw, 'OriginalState', False, '')
     self.original_state = v_original_state
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1592,38 +1592,38 @@ def careful_Transfer(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_transfer_type = raw['TransferType']
     except KeyError:
         v_transfer_type = None
-    if not isinstance(v_transfer_type, str):
+    if type(v_transfer_type) is not str:
         v_transfer_type = _coerce(str, v_transfer_type, raw, 'TransferType', True, None)
     self.transfer_type = v_transfer_type
     try:
         v_channel = raw['Channel']
     except KeyError:
         v_channel = None
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', True, None)
     self.channel = v_channel
-    v_uniqueid = raw.get('Uniqueid')
+    v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, '')
     self.uniqueid = v_uniqueid
     try:
         v_target_channel = raw['TargetChannel']
     except KeyError:
         v_target_channel = None
-    if not isinstance(v_target_channel, str):
+    if type(v_target_channel) is not str:
         v_target_channel = _coerce(str, v_target_channel, raw, 'TargetChannel', True, None)
     self.target_channel = v_target_channel
-    v_target_uniqueid = raw.get('TargetUniqueid')
-    if not isinstance(v_target_uniqueid, str):
+    v_target_uniqueid = (raw['TargetUniqueid'] if 'TargetUniqueid' in raw else None)
+    if type(v_target_uniqueid) is not str:
         v_target_uniqueid = _coerce(str, v_target_uniqueid, raw, 'TargetUniqueid', False, '')
     self.target_uniqueid = v_target_uniqueid
-    v_transfer_exten = raw.get('TransferExten')
-    if not isinstance(v_transfer_exten, str):
+    v_transfer_exten = (raw['TransferExten'] if 'TransferExten' in raw else None)
+    if type(v_transfer_exten) is not str:
         v_transfer_exten = _coerce(str, v_transfer_exten, raw, 'TransferExten', False, '')
     self.transfer_exten = v_transfer_exten
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1648,29 +1648,29 @@ def from_ami_Transfer(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_Transfer(cls, raw)
     self: Any = _B_Transfer()
     self.raw = raw
-    if not isinstance(v_transfer_type, str):
+    if type(v_transfer_type) is not str:
         v_transfer_type = _coerce(str, v_transfer_type, raw, 'TransferType', True, None)
     self.transfer_type = v_transfer_type
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', True, None)
     self.channel = v_channel
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, '')
     self.uniqueid = v_uniqueid
-    if not isinstance(v_target_channel, str):
+    if type(v_target_channel) is not str:
         v_target_channel = _coerce(str, v_target_channel, raw, 'TargetChannel', True, None)
     self.target_channel = v_target_channel
-    if not isinstance(v_target_uniqueid, str):
+    if type(v_target_uniqueid) is not str:
         v_target_uniqueid = _coerce(str, v_target_uniqueid, raw, 'TargetUniqueid', False, '')
     self.target_uniqueid = v_target_uniqueid
-    v_transfer_exten = raw.get('TransferExten')
+    v_transfer_exten = (raw['TransferExten'] if 'TransferExten' in raw else None)
     if v_transfer_exten is None:
         v_transfer_exten = ''
     else:
-        if not isinstance(v_transfer_exten, str):
+        if type(v_transfer_exten) is not str:
             v_transfer_exten = _coerce(str, v_transfer_exten, raw, 'TransferExten', False, '')
     self.transfer_exten = v_transfer_exten
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1687,31 +1687,31 @@ def careful_AgentCalled(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     """AgentCalled from any mapping: fallback names, defaults, MalformedEvent."""
     self: Any = _B_AgentCalled()
     self.raw = raw
-    v_channel = raw.get('ChannelCalling')
+    v_channel = (raw['ChannelCalling'] if 'ChannelCalling' in raw else None)
     if v_channel is None:
-        v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+        v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'ChannelCalling', False, '')
     self.channel = v_channel
-    v_dest_channel = raw.get('DestinationChannel')
+    v_dest_channel = (raw['DestinationChannel'] if 'DestinationChannel' in raw else None)
     if v_dest_channel is None:
-        v_dest_channel = raw.get('DestChannel')
-    if not isinstance(v_dest_channel, str):
+        v_dest_channel = (raw['DestChannel'] if 'DestChannel' in raw else None)
+    if type(v_dest_channel) is not str:
         v_dest_channel = _coerce(str, v_dest_channel, raw, 'DestinationChannel', False, '')
     self.dest_channel = v_dest_channel
-    v_uniqueid = raw.get('Uniqueid')
-    if not isinstance(v_uniqueid, str):
+    v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, '')
     self.uniqueid = v_uniqueid
-    v_dest_uniqueid = raw.get('DestUniqueid')
-    if not isinstance(v_dest_uniqueid, str):
+    v_dest_uniqueid = (raw['DestUniqueid'] if 'DestUniqueid' in raw else None)
+    if type(v_dest_uniqueid) is not str:
         v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueid', False, '')
     self.dest_uniqueid = v_dest_uniqueid
-    v_queue = raw.get('Queue')
-    if not isinstance(v_queue, str):
+    v_queue = (raw['Queue'] if 'Queue' in raw else None)
+    if type(v_queue) is not str:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1734,30 +1734,30 @@ def from_ami_AgentCalled(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_AgentCalled(cls, raw)
     self: Any = _B_AgentCalled()
     self.raw = raw
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'ChannelCalling', False, '')
     self.channel = v_channel
-    if not isinstance(v_dest_channel, str):
+    if type(v_dest_channel) is not str:
         v_dest_channel = _coerce(str, v_dest_channel, raw, 'DestinationChannel', False, '')
     self.dest_channel = v_dest_channel
-    v_uniqueid = raw.get('Uniqueid')
+    v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
     if v_uniqueid is None:
         v_uniqueid = ''
     else:
-        if not isinstance(v_uniqueid, str):
+        if type(v_uniqueid) is not str:
             v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, '')
     self.uniqueid = v_uniqueid
-    v_dest_uniqueid = raw.get('DestUniqueid')
+    v_dest_uniqueid = (raw['DestUniqueid'] if 'DestUniqueid' in raw else None)
     if v_dest_uniqueid is None:
         v_dest_uniqueid = ''
     else:
-        if not isinstance(v_dest_uniqueid, str):
+        if type(v_dest_uniqueid) is not str:
             v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueid', False, '')
     self.dest_uniqueid = v_dest_uniqueid
-    if not isinstance(v_queue, str):
+    if type(v_queue) is not str:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1774,19 +1774,19 @@ def careful_AgentConnect(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     """AgentConnect from any mapping: fallback names, defaults, MalformedEvent."""
     self: Any = _B_AgentConnect()
     self.raw = raw
-    v_uniqueid = raw.get('Uniqueid')
-    if not isinstance(v_uniqueid, str):
+    v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, '')
     self.uniqueid = v_uniqueid
-    v_dest_uniqueid = raw.get('DestUniqueid')
-    if not isinstance(v_dest_uniqueid, str):
+    v_dest_uniqueid = (raw['DestUniqueid'] if 'DestUniqueid' in raw else None)
+    if type(v_dest_uniqueid) is not str:
         v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueid', False, '')
     self.dest_uniqueid = v_dest_uniqueid
-    v_queue = raw.get('Queue')
-    if not isinstance(v_queue, str):
+    v_queue = (raw['Queue'] if 'Queue' in raw else None)
+    if type(v_queue) is not str:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1807,16 +1807,16 @@ def from_ami_AgentConnect(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_AgentConnect(cls, raw)
     self: Any = _B_AgentConnect()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, '')
     self.uniqueid = v_uniqueid
-    if not isinstance(v_dest_uniqueid, str):
+    if type(v_dest_uniqueid) is not str:
         v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueid', False, '')
     self.dest_uniqueid = v_dest_uniqueid
-    if not isinstance(v_queue, str):
+    if type(v_queue) is not str:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1833,23 +1833,23 @@ def careful_AgentComplete(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     """AgentComplete from any mapping: fallback names, defaults, MalformedEvent."""
     self: Any = _B_AgentComplete()
     self.raw = raw
-    v_uniqueid = raw.get('Uniqueid')
-    if not isinstance(v_uniqueid, str):
+    v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, '')
     self.uniqueid = v_uniqueid
-    v_dest_uniqueid = raw.get('DestUniqueid')
-    if not isinstance(v_dest_uniqueid, str):
+    v_dest_uniqueid = (raw['DestUniqueid'] if 'DestUniqueid' in raw else None)
+    if type(v_dest_uniqueid) is not str:
         v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueid', False, '')
     self.dest_uniqueid = v_dest_uniqueid
-    v_queue = raw.get('Queue')
-    if not isinstance(v_queue, str):
+    v_queue = (raw['Queue'] if 'Queue' in raw else None)
+    if type(v_queue) is not str:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
-    v_reason = raw.get('Reason')
-    if not isinstance(v_reason, str):
+    v_reason = (raw['Reason'] if 'Reason' in raw else None)
+    if type(v_reason) is not str:
         v_reason = _coerce(str, v_reason, raw, 'Reason', False, '')
     self.reason = v_reason
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1871,19 +1871,19 @@ def from_ami_AgentComplete(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_AgentComplete(cls, raw)
     self: Any = _B_AgentComplete()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, '')
     self.uniqueid = v_uniqueid
-    if not isinstance(v_dest_uniqueid, str):
+    if type(v_dest_uniqueid) is not str:
         v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueid', False, '')
     self.dest_uniqueid = v_dest_uniqueid
-    if not isinstance(v_queue, str):
+    if type(v_queue) is not str:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
-    if not isinstance(v_reason, str):
+    if type(v_reason) is not str:
         v_reason = _coerce(str, v_reason, raw, 'Reason', False, '')
     self.reason = v_reason
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1905,20 +1905,20 @@ def careful_QueueCallerJoin(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_uniqueid = None
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+    v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    v_queue = raw.get('Queue')
-    if not isinstance(v_queue, str):
+    v_queue = (raw['Queue'] if 'Queue' in raw else None)
+    if type(v_queue) is not str:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
-    v_position = raw.get('Position')
-    if isinstance(v_position, str):
+    v_position = (raw['Position'] if 'Position' in raw else None)
+    if type(v_position) is str:
         try:
             v_position = _opt_int(v_position)
         except (TypeError, ValueError):
@@ -1926,7 +1926,7 @@ def careful_QueueCallerJoin(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_position = _coerce(_opt_int, v_position, raw, 'Position', False, None)
     self.position = v_position
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1949,20 +1949,20 @@ def from_ami_QueueCallerJoin(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_QueueCallerJoin(cls, raw)
     self: Any = _B_QueueCallerJoin()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    if not isinstance(v_queue, str):
+    if type(v_queue) is not str:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
-    v_position = raw.get('Position')
+    v_position = (raw['Position'] if 'Position' in raw else None)
     if v_position is None:
         v_position = None
     else:
-        if isinstance(v_position, str):
+        if type(v_position) is str:
             try:
                 v_position = _opt_int(v_position)
             except (TypeError, ValueError):
@@ -1970,7 +1970,7 @@ def from_ami_QueueCallerJoin(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         else:
             v_position = _coerce(_opt_int, v_position, raw, 'Position', False, None)
     self.position = v_position
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -1992,20 +1992,20 @@ def careful_QueueCallerLeave(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_uniqueid = None
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+    v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    v_queue = raw.get('Queue')
-    if not isinstance(v_queue, str):
+    v_queue = (raw['Queue'] if 'Queue' in raw else None)
+    if type(v_queue) is not str:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
-    v_position = raw.get('Position')
-    if isinstance(v_position, str):
+    v_position = (raw['Position'] if 'Position' in raw else None)
+    if type(v_position) is str:
         try:
             v_position = _opt_int(v_position)
         except (TypeError, ValueError):
@@ -2013,7 +2013,7 @@ def careful_QueueCallerLeave(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_position = _coerce(_opt_int, v_position, raw, 'Position', False, None)
     self.position = v_position
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2036,20 +2036,20 @@ def from_ami_QueueCallerLeave(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_QueueCallerLeave(cls, raw)
     self: Any = _B_QueueCallerLeave()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    if not isinstance(v_queue, str):
+    if type(v_queue) is not str:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
-    v_position = raw.get('Position')
+    v_position = (raw['Position'] if 'Position' in raw else None)
     if v_position is None:
         v_position = None
     else:
-        if isinstance(v_position, str):
+        if type(v_position) is str:
             try:
                 v_position = _opt_int(v_position)
             except (TypeError, ValueError):
@@ -2057,7 +2057,7 @@ def from_ami_QueueCallerLeave(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         else:
             v_position = _coerce(_opt_int, v_position, raw, 'Position', False, None)
     self.position = v_position
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2079,20 +2079,20 @@ def careful_QueueCallerAbandon(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_uniqueid = None
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+    v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    v_queue = raw.get('Queue')
-    if not isinstance(v_queue, str):
+    v_queue = (raw['Queue'] if 'Queue' in raw else None)
+    if type(v_queue) is not str:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
-    v_position = raw.get('Position')
-    if isinstance(v_position, str):
+    v_position = (raw['Position'] if 'Position' in raw else None)
+    if type(v_position) is str:
         try:
             v_position = _opt_int(v_position)
         except (TypeError, ValueError):
@@ -2100,7 +2100,7 @@ def careful_QueueCallerAbandon(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_position = _coerce(_opt_int, v_position, raw, 'Position', False, None)
     self.position = v_position
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2123,20 +2123,20 @@ def from_ami_QueueCallerAbandon(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_QueueCallerAbandon(cls, raw)
     self: Any = _B_QueueCallerAbandon()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    if not isinstance(v_queue, str):
+    if type(v_queue) is not str:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
-    v_position = raw.get('Position')
+    v_position = (raw['Position'] if 'Position' in raw else None)
     if v_position is None:
         v_position = None
     else:
-        if isinstance(v_position, str):
+        if type(v_position) is str:
             try:
                 v_position = _opt_int(v_position)
             except (TypeError, ValueError):
@@ -2144,7 +2144,7 @@ def from_ami_QueueCallerAbandon(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         else:
             v_position = _coerce(_opt_int, v_position, raw, 'Position', False, None)
     self.position = v_position
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2166,20 +2166,20 @@ def careful_Join(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_uniqueid = None
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+    v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    v_queue = raw.get('Queue')
-    if not isinstance(v_queue, str):
+    v_queue = (raw['Queue'] if 'Queue' in raw else None)
+    if type(v_queue) is not str:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
-    v_position = raw.get('Position')
-    if isinstance(v_position, str):
+    v_position = (raw['Position'] if 'Position' in raw else None)
+    if type(v_position) is str:
         try:
             v_position = _opt_int(v_position)
         except (TypeError, ValueError):
@@ -2187,7 +2187,7 @@ def careful_Join(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_position = _coerce(_opt_int, v_position, raw, 'Position', False, None)
     self.position = v_position
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2210,20 +2210,20 @@ def from_ami_Join(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_Join(cls, raw)
     self: Any = _B_Join()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    if not isinstance(v_queue, str):
+    if type(v_queue) is not str:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
-    v_position = raw.get('Position')
+    v_position = (raw['Position'] if 'Position' in raw else None)
     if v_position is None:
         v_position = None
     else:
-        if isinstance(v_position, str):
+        if type(v_position) is str:
             try:
                 v_position = _opt_int(v_position)
             except (TypeError, ValueError):
@@ -2231,7 +2231,7 @@ def from_ami_Join(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         else:
             v_position = _coerce(_opt_int, v_position, raw, 'Position', False, None)
     self.position = v_position
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2253,20 +2253,20 @@ def careful_Leave(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_uniqueid = None
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+    v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    v_queue = raw.get('Queue')
-    if not isinstance(v_queue, str):
+    v_queue = (raw['Queue'] if 'Queue' in raw else None)
+    if type(v_queue) is not str:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
-    v_position = raw.get('Position')
-    if isinstance(v_position, str):
+    v_position = (raw['Position'] if 'Position' in raw else None)
+    if type(v_position) is str:
         try:
             v_position = _opt_int(v_position)
         except (TypeError, ValueError):
@@ -2274,7 +2274,7 @@ def careful_Leave(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_position = _coerce(_opt_int, v_position, raw, 'Position', False, None)
     self.position = v_position
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2297,20 +2297,20 @@ def from_ami_Leave(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_Leave(cls, raw)
     self: Any = _B_Leave()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    if not isinstance(v_queue, str):
+    if type(v_queue) is not str:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
-    v_position = raw.get('Position')
+    v_position = (raw['Position'] if 'Position' in raw else None)
     if v_position is None:
         v_position = None
     else:
-        if isinstance(v_position, str):
+        if type(v_position) is str:
             try:
                 v_position = _opt_int(v_position)
             except (TypeError, ValueError):
@@ -2318,7 +2318,7 @@ def from_ami_Leave(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         else:
             v_position = _coerce(_opt_int, v_position, raw, 'Position', False, None)
     self.position = v_position
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2335,34 +2335,34 @@ def careful_ParkedCall(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     """ParkedCall from any mapping: fallback names, defaults, MalformedEvent."""
     self: Any = _B_ParkedCall()
     self.raw = raw
-    v_uniqueid = raw.get('ParkeeUniqueid')
+    v_uniqueid = (raw['ParkeeUniqueid'] if 'ParkeeUniqueid' in raw else None)
     if v_uniqueid is None:
-        v_uniqueid = raw.get('Uniqueid')
+        v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'ParkeeUniqueid', False, '')
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('ParkeeChannel')
+    v_channel = (raw['ParkeeChannel'] if 'ParkeeChannel' in raw else None)
     if v_channel is None:
-        v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+        v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'ParkeeChannel', False, '')
     self.channel = v_channel
-    v_space = raw.get('ParkingSpace')
+    v_space = (raw['ParkingSpace'] if 'ParkingSpace' in raw else None)
     if v_space is None:
-        v_space = raw.get('Exten')
-    if not isinstance(v_space, str):
+        v_space = (raw['Exten'] if 'Exten' in raw else None)
+    if type(v_space) is not str:
         v_space = _coerce(str, v_space, raw, 'ParkingSpace', False, '')
     self.space = v_space
-    v_lot = raw.get('Parkinglot')
-    if not isinstance(v_lot, str):
+    v_lot = (raw['Parkinglot'] if 'Parkinglot' in raw else None)
+    if type(v_lot) is not str:
         v_lot = _coerce(str, v_lot, raw, 'Parkinglot', False, '')
     self.lot = v_lot
-    v_timeout = raw.get('ParkingTimeout')
+    v_timeout = (raw['ParkingTimeout'] if 'ParkingTimeout' in raw else None)
     if v_timeout is None:
-        v_timeout = raw.get('Timeout')
-    if isinstance(v_timeout, str):
+        v_timeout = (raw['Timeout'] if 'Timeout' in raw else None)
+    if type(v_timeout) is str:
         try:
             v_timeout = _opt_float(v_timeout)
         except (TypeError, ValueError):
@@ -2370,21 +2370,21 @@ def careful_ParkedCall(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_timeout = _coerce(_opt_float, v_timeout, raw, 'ParkingTimeout', False, None)
     self.timeout = v_timeout
-    v_parker_dial_string = raw.get('ParkerDialString')
-    if not isinstance(v_parker_dial_string, str):
+    v_parker_dial_string = (raw['ParkerDialString'] if 'ParkerDialString' in raw else None)
+    if type(v_parker_dial_string) is not str:
         v_parker_dial_string = _coerce(str, v_parker_dial_string, raw, 'ParkerDialString', False, '')
     self.parker_dial_string = v_parker_dial_string
-    v_parker_uniqueid = raw.get('ParkerUniqueid')
-    if not isinstance(v_parker_uniqueid, str):
+    v_parker_uniqueid = (raw['ParkerUniqueid'] if 'ParkerUniqueid' in raw else None)
+    if type(v_parker_uniqueid) is not str:
         v_parker_uniqueid = _coerce(str, v_parker_uniqueid, raw, 'ParkerUniqueid', False, '')
     self.parker_uniqueid = v_parker_uniqueid
-    v_parker_channel = raw.get('ParkerChannel')
+    v_parker_channel = (raw['ParkerChannel'] if 'ParkerChannel' in raw else None)
     if v_parker_channel is None:
-        v_parker_channel = raw.get('From')
-    if not isinstance(v_parker_channel, str):
+        v_parker_channel = (raw['From'] if 'From' in raw else None)
+    if type(v_parker_channel) is not str:
         v_parker_channel = _coerce(str, v_parker_channel, raw, 'ParkerChannel', False, '')
     self.parker_channel = v_parker_channel
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2408,25 +2408,25 @@ def from_ami_ParkedCall(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_ParkedCall(cls, raw)
     self: Any = _B_ParkedCall()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'ParkeeUniqueid', False, '')
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'ParkeeChannel', False, '')
     self.channel = v_channel
-    if not isinstance(v_space, str):
+    if type(v_space) is not str:
         v_space = _coerce(str, v_space, raw, 'ParkingSpace', False, '')
     self.space = v_space
-    if not isinstance(v_lot, str):
+    if type(v_lot) is not str:
         v_lot = _coerce(str, v_lot, raw, 'Parkinglot', False, '')
     self.lot = v_lot
-    v_timeout = raw.get('ParkingTimeout')
+    v_timeout = (raw['ParkingTimeout'] if 'ParkingTimeout' in raw else None)
     if v_timeout is None:
-        v_timeout = raw.get('Timeout')
+        v_timeout = (raw['Timeout'] if 'Timeout' in raw else None)
     if v_timeout is None:
         v_timeout = None
     else:
-        if isinstance(v_timeout, str):
+        if type(v_timeout) is str:
             try:
                 v_timeout = _opt_float(v_timeout)
             except (TypeError, ValueError):
@@ -2434,30 +2434,30 @@ def from_ami_ParkedCall(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         else:
             v_timeout = _coerce(_opt_float, v_timeout, raw, 'ParkingTimeout', False, None)
     self.timeout = v_timeout
-    v_parker_dial_string = raw.get('ParkerDialString')
+    v_parker_dial_string = (raw['ParkerDialString'] if 'ParkerDialString' in raw else None)
     if v_parker_dial_string is None:
         v_parker_dial_string = ''
     else:
-        if not isinstance(v_parker_dial_string, str):
+        if type(v_parker_dial_string) is not str:
             v_parker_dial_string = _coerce(str, v_parker_dial_string, raw, 'ParkerDialString', False, '')
     self.parker_dial_string = v_parker_dial_string
-    v_parker_uniqueid = raw.get('ParkerUniqueid')
+    v_parker_uniqueid = (raw['ParkerUniqueid'] if 'ParkerUniqueid' in raw else None)
     if v_parker_uniqueid is None:
         v_parker_uniqueid = ''
     else:
-        if not isinstance(v_parker_uniqueid, str):
+        if type(v_parker_uniqueid) is not str:
             v_parker_uniqueid = _coerce(str, v_parker_uniqueid, raw, 'ParkerUniqueid', False, '')
     self.parker_uniqueid = v_parker_uniqueid
-    v_parker_channel = raw.get('ParkerChannel')
+    v_parker_channel = (raw['ParkerChannel'] if 'ParkerChannel' in raw else None)
     if v_parker_channel is None:
-        v_parker_channel = raw.get('From')
+        v_parker_channel = (raw['From'] if 'From' in raw else None)
     if v_parker_channel is None:
         v_parker_channel = ''
     else:
-        if not isinstance(v_parker_channel, str):
+        if type(v_parker_channel) is not str:
             v_parker_channel = _coerce(str, v_parker_channel, raw, 'ParkerChannel', False, '')
     self.parker_channel = v_parker_channel
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2474,34 +2474,34 @@ def careful_UnParkedCall(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     """UnParkedCall from any mapping: fallback names, defaults, MalformedEvent."""
     self: Any = _B_UnParkedCall()
     self.raw = raw
-    v_uniqueid = raw.get('ParkeeUniqueid')
+    v_uniqueid = (raw['ParkeeUniqueid'] if 'ParkeeUniqueid' in raw else None)
     if v_uniqueid is None:
-        v_uniqueid = raw.get('Uniqueid')
+        v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'ParkeeUniqueid', False, '')
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('ParkeeChannel')
+    v_channel = (raw['ParkeeChannel'] if 'ParkeeChannel' in raw else None)
     if v_channel is None:
-        v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+        v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'ParkeeChannel', False, '')
     self.channel = v_channel
-    v_space = raw.get('ParkingSpace')
+    v_space = (raw['ParkingSpace'] if 'ParkingSpace' in raw else None)
     if v_space is None:
-        v_space = raw.get('Exten')
-    if not isinstance(v_space, str):
+        v_space = (raw['Exten'] if 'Exten' in raw else None)
+    if type(v_space) is not str:
         v_space = _coerce(str, v_space, raw, 'ParkingSpace', False, '')
     self.space = v_space
-    v_lot = raw.get('Parkinglot')
-    if not isinstance(v_lot, str):
+    v_lot = (raw['Parkinglot'] if 'Parkinglot' in raw else None)
+    if type(v_lot) is not str:
         v_lot = _coerce(str, v_lot, raw, 'Parkinglot', False, '')
     self.lot = v_lot
-    v_timeout = raw.get('ParkingTimeout')
+    v_timeout = (raw['ParkingTimeout'] if 'ParkingTimeout' in raw else None)
     if v_timeout is None:
-        v_timeout = raw.get('Timeout')
-    if isinstance(v_timeout, str):
+        v_timeout = (raw['Timeout'] if 'Timeout' in raw else None)
+    if type(v_timeout) is str:
         try:
             v_timeout = _opt_float(v_timeout)
         except (TypeError, ValueError):
@@ -2509,31 +2509,31 @@ def careful_UnParkedCall(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_timeout = _coerce(_opt_float, v_timeout, raw, 'ParkingTimeout', False, None)
     self.timeout = v_timeout
-    v_parker_dial_string = raw.get('ParkerDialString')
-    if not isinstance(v_parker_dial_string, str):
+    v_parker_dial_string = (raw['ParkerDialString'] if 'ParkerDialString' in raw else None)
+    if type(v_parker_dial_string) is not str:
         v_parker_dial_string = _coerce(str, v_parker_dial_string, raw, 'ParkerDialString', False, '')
     self.parker_dial_string = v_parker_dial_string
-    v_parker_uniqueid = raw.get('ParkerUniqueid')
-    if not isinstance(v_parker_uniqueid, str):
+    v_parker_uniqueid = (raw['ParkerUniqueid'] if 'ParkerUniqueid' in raw else None)
+    if type(v_parker_uniqueid) is not str:
         v_parker_uniqueid = _coerce(str, v_parker_uniqueid, raw, 'ParkerUniqueid', False, '')
     self.parker_uniqueid = v_parker_uniqueid
-    v_parker_channel = raw.get('ParkerChannel')
+    v_parker_channel = (raw['ParkerChannel'] if 'ParkerChannel' in raw else None)
     if v_parker_channel is None:
-        v_parker_channel = raw.get('From')
-    if not isinstance(v_parker_channel, str):
+        v_parker_channel = (raw['From'] if 'From' in raw else None)
+    if type(v_parker_channel) is not str:
         v_parker_channel = _coerce(str, v_parker_channel, raw, 'ParkerChannel', False, '')
     self.parker_channel = v_parker_channel
-    v_retriever_uniqueid = raw.get('RetrieverUniqueid')
-    if not isinstance(v_retriever_uniqueid, str):
+    v_retriever_uniqueid = (raw['RetrieverUniqueid'] if 'RetrieverUniqueid' in raw else None)
+    if type(v_retriever_uniqueid) is not str:
         v_retriever_uniqueid = _coerce(str, v_retriever_uniqueid, raw, 'RetrieverUniqueid', False, '')
     self.retriever_uniqueid = v_retriever_uniqueid
-    v_retriever_channel = raw.get('RetrieverChannel')
+    v_retriever_channel = (raw['RetrieverChannel'] if 'RetrieverChannel' in raw else None)
     if v_retriever_channel is None:
-        v_retriever_channel = raw.get('From')
-    if not isinstance(v_retriever_channel, str):
+        v_retriever_channel = (raw['From'] if 'From' in raw else None)
+    if type(v_retriever_channel) is not str:
         v_retriever_channel = _coerce(str, v_retriever_channel, raw, 'RetrieverChannel', False, '')
     self.retriever_channel = v_retriever_channel
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2557,25 +2557,25 @@ def from_ami_UnParkedCall(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_UnParkedCall(cls, raw)
     self: Any = _B_UnParkedCall()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'ParkeeUniqueid', False, '')
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'ParkeeChannel', False, '')
     self.channel = v_channel
-    if not isinstance(v_space, str):
+    if type(v_space) is not str:
         v_space = _coerce(str, v_space, raw, 'ParkingSpace', False, '')
     self.space = v_space
-    if not isinstance(v_lot, str):
+    if type(v_lot) is not str:
         v_lot = _coerce(str, v_lot, raw, 'Parkinglot', False, '')
     self.lot = v_lot
-    v_timeout = raw.get('ParkingTimeout')
+    v_timeout = (raw['ParkingTimeout'] if 'ParkingTimeout' in raw else None)
     if v_timeout is None:
-        v_timeout = raw.get('Timeout')
+        v_timeout = (raw['Timeout'] if 'Timeout' in raw else None)
     if v_timeout is None:
         v_timeout = None
     else:
-        if isinstance(v_timeout, str):
+        if type(v_timeout) is str:
             try:
                 v_timeout = _opt_float(v_timeout)
             except (TypeError, ValueError):
@@ -2583,46 +2583,46 @@ def from_ami_UnParkedCall(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         else:
             v_timeout = _coerce(_opt_float, v_timeout, raw, 'ParkingTimeout', False, None)
     self.timeout = v_timeout
-    v_parker_dial_string = raw.get('ParkerDialString')
+    v_parker_dial_string = (raw['ParkerDialString'] if 'ParkerDialString' in raw else None)
     if v_parker_dial_string is None:
         v_parker_dial_string = ''
     else:
-        if not isinstance(v_parker_dial_string, str):
+        if type(v_parker_dial_string) is not str:
             v_parker_dial_string = _coerce(str, v_parker_dial_string, raw, 'ParkerDialString', False, '')
     self.parker_dial_string = v_parker_dial_string
-    v_parker_uniqueid = raw.get('ParkerUniqueid')
+    v_parker_uniqueid = (raw['ParkerUniqueid'] if 'ParkerUniqueid' in raw else None)
     if v_parker_uniqueid is None:
         v_parker_uniqueid = ''
     else:
-        if not isinstance(v_parker_uniqueid, str):
+        if type(v_parker_uniqueid) is not str:
             v_parker_uniqueid = _coerce(str, v_parker_uniqueid, raw, 'ParkerUniqueid', False, '')
     self.parker_uniqueid = v_parker_uniqueid
-    v_parker_channel = raw.get('ParkerChannel')
+    v_parker_channel = (raw['ParkerChannel'] if 'ParkerChannel' in raw else None)
     if v_parker_channel is None:
-        v_parker_channel = raw.get('From')
+        v_parker_channel = (raw['From'] if 'From' in raw else None)
     if v_parker_channel is None:
         v_parker_channel = ''
     else:
-        if not isinstance(v_parker_channel, str):
+        if type(v_parker_channel) is not str:
             v_parker_channel = _coerce(str, v_parker_channel, raw, 'ParkerChannel', False, '')
     self.parker_channel = v_parker_channel
-    v_retriever_uniqueid = raw.get('RetrieverUniqueid')
+    v_retriever_uniqueid = (raw['RetrieverUniqueid'] if 'RetrieverUniqueid' in raw else None)
     if v_retriever_uniqueid is None:
         v_retriever_uniqueid = ''
     else:
-        if not isinstance(v_retriever_uniqueid, str):
+        if type(v_retriever_uniqueid) is not str:
             v_retriever_uniqueid = _coerce(str, v_retriever_uniqueid, raw, 'RetrieverUniqueid', False, '')
     self.retriever_uniqueid = v_retriever_uniqueid
-    v_retriever_channel = raw.get('RetrieverChannel')
+    v_retriever_channel = (raw['RetrieverChannel'] if 'RetrieverChannel' in raw else None)
     if v_retriever_channel is None:
-        v_retriever_channel = raw.get('From')
+        v_retriever_channel = (raw['From'] if 'From' in raw else None)
     if v_retriever_channel is None:
         v_retriever_channel = ''
     else:
-        if not isinstance(v_retriever_channel, str):
+        if type(v_retriever_channel) is not str:
             v_retriever_channel = _coerce(str, v_retriever_channel, raw, 'RetrieverChannel', False, '')
     self.retriever_channel = v_retriever_channel
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2639,34 +2639,34 @@ def careful_ParkedCallTimeOut(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     """ParkedCallTimeOut from any mapping: fallback names, defaults, MalformedEvent."""
     self: Any = _B_ParkedCallTimeOut()
     self.raw = raw
-    v_uniqueid = raw.get('ParkeeUniqueid')
+    v_uniqueid = (raw['ParkeeUniqueid'] if 'ParkeeUniqueid' in raw else None)
     if v_uniqueid is None:
-        v_uniqueid = raw.get('Uniqueid')
+        v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'ParkeeUniqueid', False, '')
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('ParkeeChannel')
+    v_channel = (raw['ParkeeChannel'] if 'ParkeeChannel' in raw else None)
     if v_channel is None:
-        v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+        v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'ParkeeChannel', False, '')
     self.channel = v_channel
-    v_space = raw.get('ParkingSpace')
+    v_space = (raw['ParkingSpace'] if 'ParkingSpace' in raw else None)
     if v_space is None:
-        v_space = raw.get('Exten')
-    if not isinstance(v_space, str):
+        v_space = (raw['Exten'] if 'Exten' in raw else None)
+    if type(v_space) is not str:
         v_space = _coerce(str, v_space, raw, 'ParkingSpace', False, '')
     self.space = v_space
-    v_lot = raw.get('Parkinglot')
-    if not isinstance(v_lot, str):
+    v_lot = (raw['Parkinglot'] if 'Parkinglot' in raw else None)
+    if type(v_lot) is not str:
         v_lot = _coerce(str, v_lot, raw, 'Parkinglot', False, '')
     self.lot = v_lot
-    v_timeout = raw.get('ParkingTimeout')
+    v_timeout = (raw['ParkingTimeout'] if 'ParkingTimeout' in raw else None)
     if v_timeout is None:
-        v_timeout = raw.get('Timeout')
-    if isinstance(v_timeout, str):
+        v_timeout = (raw['Timeout'] if 'Timeout' in raw else None)
+    if type(v_timeout) is str:
         try:
             v_timeout = _opt_float(v_timeout)
         except (TypeError, ValueError):
@@ -2674,21 +2674,21 @@ def careful_ParkedCallTimeOut(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_timeout = _coerce(_opt_float, v_timeout, raw, 'ParkingTimeout', False, None)
     self.timeout = v_timeout
-    v_parker_dial_string = raw.get('ParkerDialString')
-    if not isinstance(v_parker_dial_string, str):
+    v_parker_dial_string = (raw['ParkerDialString'] if 'ParkerDialString' in raw else None)
+    if type(v_parker_dial_string) is not str:
         v_parker_dial_string = _coerce(str, v_parker_dial_string, raw, 'ParkerDialString', False, '')
     self.parker_dial_string = v_parker_dial_string
-    v_parker_uniqueid = raw.get('ParkerUniqueid')
-    if not isinstance(v_parker_uniqueid, str):
+    v_parker_uniqueid = (raw['ParkerUniqueid'] if 'ParkerUniqueid' in raw else None)
+    if type(v_parker_uniqueid) is not str:
         v_parker_uniqueid = _coerce(str, v_parker_uniqueid, raw, 'ParkerUniqueid', False, '')
     self.parker_uniqueid = v_parker_uniqueid
-    v_parker_channel = raw.get('ParkerChannel')
+    v_parker_channel = (raw['ParkerChannel'] if 'ParkerChannel' in raw else None)
     if v_parker_channel is None:
-        v_parker_channel = raw.get('From')
-    if not isinstance(v_parker_channel, str):
+        v_parker_channel = (raw['From'] if 'From' in raw else None)
+    if type(v_parker_channel) is not str:
         v_parker_channel = _coerce(str, v_parker_channel, raw, 'ParkerChannel', False, '')
     self.parker_channel = v_parker_channel
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2712,25 +2712,25 @@ def from_ami_ParkedCallTimeOut(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_ParkedCallTimeOut(cls, raw)
     self: Any = _B_ParkedCallTimeOut()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'ParkeeUniqueid', False, '')
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'ParkeeChannel', False, '')
     self.channel = v_channel
-    if not isinstance(v_space, str):
+    if type(v_space) is not str:
         v_space = _coerce(str, v_space, raw, 'ParkingSpace', False, '')
     self.space = v_space
-    if not isinstance(v_lot, str):
+    if type(v_lot) is not str:
         v_lot = _coerce(str, v_lot, raw, 'Parkinglot', False, '')
     self.lot = v_lot
-    v_timeout = raw.get('ParkingTimeout')
+    v_timeout = (raw['ParkingTimeout'] if 'ParkingTimeout' in raw else None)
     if v_timeout is None:
-        v_timeout = raw.get('Timeout')
+        v_timeout = (raw['Timeout'] if 'Timeout' in raw else None)
     if v_timeout is None:
         v_timeout = None
     else:
-        if isinstance(v_timeout, str):
+        if type(v_timeout) is str:
             try:
                 v_timeout = _opt_float(v_timeout)
             except (TypeError, ValueError):
@@ -2738,30 +2738,30 @@ def from_ami_ParkedCallTimeOut(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         else:
             v_timeout = _coerce(_opt_float, v_timeout, raw, 'ParkingTimeout', False, None)
     self.timeout = v_timeout
-    v_parker_dial_string = raw.get('ParkerDialString')
+    v_parker_dial_string = (raw['ParkerDialString'] if 'ParkerDialString' in raw else None)
     if v_parker_dial_string is None:
         v_parker_dial_string = ''
     else:
-        if not isinstance(v_parker_dial_string, str):
+        if type(v_parker_dial_string) is not str:
             v_parker_dial_string = _coerce(str, v_parker_dial_string, raw, 'ParkerDialString', False, '')
     self.parker_dial_string = v_parker_dial_string
-    v_parker_uniqueid = raw.get('ParkerUniqueid')
+    v_parker_uniqueid = (raw['ParkerUniqueid'] if 'ParkerUniqueid' in raw else None)
     if v_parker_uniqueid is None:
         v_parker_uniqueid = ''
     else:
-        if not isinstance(v_parker_uniqueid, str):
+        if type(v_parker_uniqueid) is not str:
             v_parker_uniqueid = _coerce(str, v_parker_uniqueid, raw, 'ParkerUniqueid', False, '')
     self.parker_uniqueid = v_parker_uniqueid
-    v_parker_channel = raw.get('ParkerChannel')
+    v_parker_channel = (raw['ParkerChannel'] if 'ParkerChannel' in raw else None)
     if v_parker_channel is None:
-        v_parker_channel = raw.get('From')
+        v_parker_channel = (raw['From'] if 'From' in raw else None)
     if v_parker_channel is None:
         v_parker_channel = ''
     else:
-        if not isinstance(v_parker_channel, str):
+        if type(v_parker_channel) is not str:
             v_parker_channel = _coerce(str, v_parker_channel, raw, 'ParkerChannel', False, '')
     self.parker_channel = v_parker_channel
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2778,34 +2778,34 @@ def careful_ParkedCallGiveUp(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     """ParkedCallGiveUp from any mapping: fallback names, defaults, MalformedEvent."""
     self: Any = _B_ParkedCallGiveUp()
     self.raw = raw
-    v_uniqueid = raw.get('ParkeeUniqueid')
+    v_uniqueid = (raw['ParkeeUniqueid'] if 'ParkeeUniqueid' in raw else None)
     if v_uniqueid is None:
-        v_uniqueid = raw.get('Uniqueid')
+        v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'ParkeeUniqueid', False, '')
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('ParkeeChannel')
+    v_channel = (raw['ParkeeChannel'] if 'ParkeeChannel' in raw else None)
     if v_channel is None:
-        v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+        v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'ParkeeChannel', False, '')
     self.channel = v_channel
-    v_space = raw.get('ParkingSpace')
+    v_space = (raw['ParkingSpace'] if 'ParkingSpace' in raw else None)
     if v_space is None:
-        v_space = raw.get('Exten')
-    if not isinstance(v_space, str):
+        v_space = (raw['Exten'] if 'Exten' in raw else None)
+    if type(v_space) is not str:
         v_space = _coerce(str, v_space, raw, 'ParkingSpace', False, '')
     self.space = v_space
-    v_lot = raw.get('Parkinglot')
-    if not isinstance(v_lot, str):
+    v_lot = (raw['Parkinglot'] if 'Parkinglot' in raw else None)
+    if type(v_lot) is not str:
         v_lot = _coerce(str, v_lot, raw, 'Parkinglot', False, '')
     self.lot = v_lot
-    v_timeout = raw.get('ParkingTimeout')
+    v_timeout = (raw['ParkingTimeout'] if 'ParkingTimeout' in raw else None)
     if v_timeout is None:
-        v_timeout = raw.get('Timeout')
-    if isinstance(v_timeout, str):
+        v_timeout = (raw['Timeout'] if 'Timeout' in raw else None)
+    if type(v_timeout) is str:
         try:
             v_timeout = _opt_float(v_timeout)
         except (TypeError, ValueError):
@@ -2813,21 +2813,21 @@ def careful_ParkedCallGiveUp(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_timeout = _coerce(_opt_float, v_timeout, raw, 'ParkingTimeout', False, None)
     self.timeout = v_timeout
-    v_parker_dial_string = raw.get('ParkerDialString')
-    if not isinstance(v_parker_dial_string, str):
+    v_parker_dial_string = (raw['ParkerDialString'] if 'ParkerDialString' in raw else None)
+    if type(v_parker_dial_string) is not str:
         v_parker_dial_string = _coerce(str, v_parker_dial_string, raw, 'ParkerDialString', False, '')
     self.parker_dial_string = v_parker_dial_string
-    v_parker_uniqueid = raw.get('ParkerUniqueid')
-    if not isinstance(v_parker_uniqueid, str):
+    v_parker_uniqueid = (raw['ParkerUniqueid'] if 'ParkerUniqueid' in raw else None)
+    if type(v_parker_uniqueid) is not str:
         v_parker_uniqueid = _coerce(str, v_parker_uniqueid, raw, 'ParkerUniqueid', False, '')
     self.parker_uniqueid = v_parker_uniqueid
-    v_parker_channel = raw.get('ParkerChannel')
+    v_parker_channel = (raw['ParkerChannel'] if 'ParkerChannel' in raw else None)
     if v_parker_channel is None:
-        v_parker_channel = raw.get('From')
-    if not isinstance(v_parker_channel, str):
+        v_parker_channel = (raw['From'] if 'From' in raw else None)
+    if type(v_parker_channel) is not str:
         v_parker_channel = _coerce(str, v_parker_channel, raw, 'ParkerChannel', False, '')
     self.parker_channel = v_parker_channel
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2851,25 +2851,25 @@ def from_ami_ParkedCallGiveUp(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_ParkedCallGiveUp(cls, raw)
     self: Any = _B_ParkedCallGiveUp()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'ParkeeUniqueid', False, '')
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'ParkeeChannel', False, '')
     self.channel = v_channel
-    if not isinstance(v_space, str):
+    if type(v_space) is not str:
         v_space = _coerce(str, v_space, raw, 'ParkingSpace', False, '')
     self.space = v_space
-    if not isinstance(v_lot, str):
+    if type(v_lot) is not str:
         v_lot = _coerce(str, v_lot, raw, 'Parkinglot', False, '')
     self.lot = v_lot
-    v_timeout = raw.get('ParkingTimeout')
+    v_timeout = (raw['ParkingTimeout'] if 'ParkingTimeout' in raw else None)
     if v_timeout is None:
-        v_timeout = raw.get('Timeout')
+        v_timeout = (raw['Timeout'] if 'Timeout' in raw else None)
     if v_timeout is None:
         v_timeout = None
     else:
-        if isinstance(v_timeout, str):
+        if type(v_timeout) is str:
             try:
                 v_timeout = _opt_float(v_timeout)
             except (TypeError, ValueError):
@@ -2877,30 +2877,30 @@ def from_ami_ParkedCallGiveUp(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         else:
             v_timeout = _coerce(_opt_float, v_timeout, raw, 'ParkingTimeout', False, None)
     self.timeout = v_timeout
-    v_parker_dial_string = raw.get('ParkerDialString')
+    v_parker_dial_string = (raw['ParkerDialString'] if 'ParkerDialString' in raw else None)
     if v_parker_dial_string is None:
         v_parker_dial_string = ''
     else:
-        if not isinstance(v_parker_dial_string, str):
+        if type(v_parker_dial_string) is not str:
             v_parker_dial_string = _coerce(str, v_parker_dial_string, raw, 'ParkerDialString', False, '')
     self.parker_dial_string = v_parker_dial_string
-    v_parker_uniqueid = raw.get('ParkerUniqueid')
+    v_parker_uniqueid = (raw['ParkerUniqueid'] if 'ParkerUniqueid' in raw else None)
     if v_parker_uniqueid is None:
         v_parker_uniqueid = ''
     else:
-        if not isinstance(v_parker_uniqueid, str):
+        if type(v_parker_uniqueid) is not str:
             v_parker_uniqueid = _coerce(str, v_parker_uniqueid, raw, 'ParkerUniqueid', False, '')
     self.parker_uniqueid = v_parker_uniqueid
-    v_parker_channel = raw.get('ParkerChannel')
+    v_parker_channel = (raw['ParkerChannel'] if 'ParkerChannel' in raw else None)
     if v_parker_channel is None:
-        v_parker_channel = raw.get('From')
+        v_parker_channel = (raw['From'] if 'From' in raw else None)
     if v_parker_channel is None:
         v_parker_channel = ''
     else:
-        if not isinstance(v_parker_channel, str):
+        if type(v_parker_channel) is not str:
             v_parker_channel = _coerce(str, v_parker_channel, raw, 'ParkerChannel', False, '')
     self.parker_channel = v_parker_channel
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2917,15 +2917,15 @@ def careful_ConfbridgeStart(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     """ConfbridgeStart from any mapping: fallback names, defaults, MalformedEvent."""
     self: Any = _B_ConfbridgeStart()
     self.raw = raw
-    v_conference = raw.get('Conference')
-    if not isinstance(v_conference, str):
+    v_conference = (raw['Conference'] if 'Conference' in raw else None)
+    if type(v_conference) is not str:
         v_conference = _coerce(str, v_conference, raw, 'Conference', False, '')
     self.conference = v_conference
-    v_bridge_uniqueid = raw.get('BridgeUniqueid')
-    if not isinstance(v_bridge_uniqueid, str):
+    v_bridge_uniqueid = (raw['BridgeUniqueid'] if 'BridgeUniqueid' in raw else None)
+    if type(v_bridge_uniqueid) is not str:
         v_bridge_uniqueid = _coerce(str, v_bridge_uniqueid, raw, 'BridgeUniqueid', False, '')
     self.bridge_uniqueid = v_bridge_uniqueid
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2944,17 +2944,17 @@ def from_ami_ConfbridgeStart(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_ConfbridgeStart(cls, raw)
     self: Any = _B_ConfbridgeStart()
     self.raw = raw
-    if not isinstance(v_conference, str):
+    if type(v_conference) is not str:
         v_conference = _coerce(str, v_conference, raw, 'Conference', False, '')
     self.conference = v_conference
-    v_bridge_uniqueid = raw.get('BridgeUniqueid')
+    v_bridge_uniqueid = (raw['BridgeUniqueid'] if 'BridgeUniqueid' in raw else None)
     if v_bridge_uniqueid is None:
         v_bridge_uniqueid = ''
     else:
-        if not isinstance(v_bridge_uniqueid, str):
+        if type(v_bridge_uniqueid) is not str:
             v_bridge_uniqueid = _coerce(str, v_bridge_uniqueid, raw, 'BridgeUniqueid', False, '')
     self.bridge_uniqueid = v_bridge_uniqueid
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -2971,25 +2971,25 @@ def careful_ConfbridgeJoin(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     """ConfbridgeJoin from any mapping: fallback names, defaults, MalformedEvent."""
     self: Any = _B_ConfbridgeJoin()
     self.raw = raw
-    v_uniqueid = raw.get('Uniqueid')
+    v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, '')
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+    v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    v_conference = raw.get('Conference')
-    if not isinstance(v_conference, str):
+    v_conference = (raw['Conference'] if 'Conference' in raw else None)
+    if type(v_conference) is not str:
         v_conference = _coerce(str, v_conference, raw, 'Conference', False, '')
     self.conference = v_conference
-    v_bridge_uniqueid = raw.get('BridgeUniqueid')
-    if not isinstance(v_bridge_uniqueid, str):
+    v_bridge_uniqueid = (raw['BridgeUniqueid'] if 'BridgeUniqueid' in raw else None)
+    if type(v_bridge_uniqueid) is not str:
         v_bridge_uniqueid = _coerce(str, v_bridge_uniqueid, raw, 'BridgeUniqueid', False, '')
     self.bridge_uniqueid = v_bridge_uniqueid
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3012,23 +3012,23 @@ def from_ami_ConfbridgeJoin(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_ConfbridgeJoin(cls, raw)
     self: Any = _B_ConfbridgeJoin()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, '')
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    if not isinstance(v_conference, str):
+    if type(v_conference) is not str:
         v_conference = _coerce(str, v_conference, raw, 'Conference', False, '')
     self.conference = v_conference
-    v_bridge_uniqueid = raw.get('BridgeUniqueid')
+    v_bridge_uniqueid = (raw['BridgeUniqueid'] if 'BridgeUniqueid' in raw else None)
     if v_bridge_uniqueid is None:
         v_bridge_uniqueid = ''
     else:
-        if not isinstance(v_bridge_uniqueid, str):
+        if type(v_bridge_uniqueid) is not str:
             v_bridge_uniqueid = _coerce(str, v_bridge_uniqueid, raw, 'BridgeUniqueid', False, '')
     self.bridge_uniqueid = v_bridge_uniqueid
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3045,25 +3045,25 @@ def careful_ConfbridgeLeave(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     """ConfbridgeLeave from any mapping: fallback names, defaults, MalformedEvent."""
     self: Any = _B_ConfbridgeLeave()
     self.raw = raw
-    v_uniqueid = raw.get('Uniqueid')
+    v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, '')
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+    v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    v_conference = raw.get('Conference')
-    if not isinstance(v_conference, str):
+    v_conference = (raw['Conference'] if 'Conference' in raw else None)
+    if type(v_conference) is not str:
         v_conference = _coerce(str, v_conference, raw, 'Conference', False, '')
     self.conference = v_conference
-    v_bridge_uniqueid = raw.get('BridgeUniqueid')
-    if not isinstance(v_bridge_uniqueid, str):
+    v_bridge_uniqueid = (raw['BridgeUniqueid'] if 'BridgeUniqueid' in raw else None)
+    if type(v_bridge_uniqueid) is not str:
         v_bridge_uniqueid = _coerce(str, v_bridge_uniqueid, raw, 'BridgeUniqueid', False, '')
     self.bridge_uniqueid = v_bridge_uniqueid
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3086,23 +3086,23 @@ def from_ami_ConfbridgeLeave(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_ConfbridgeLeave(cls, raw)
     self: Any = _B_ConfbridgeLeave()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, '')
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    if not isinstance(v_conference, str):
+    if type(v_conference) is not str:
         v_conference = _coerce(str, v_conference, raw, 'Conference', False, '')
     self.conference = v_conference
-    v_bridge_uniqueid = raw.get('BridgeUniqueid')
+    v_bridge_uniqueid = (raw['BridgeUniqueid'] if 'BridgeUniqueid' in raw else None)
     if v_bridge_uniqueid is None:
         v_bridge_uniqueid = ''
     else:
-        if not isinstance(v_bridge_uniqueid, str):
+        if type(v_bridge_uniqueid) is not str:
             v_bridge_uniqueid = _coerce(str, v_bridge_uniqueid, raw, 'BridgeUniqueid', False, '')
     self.bridge_uniqueid = v_bridge_uniqueid
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3123,26 +3123,26 @@ def careful_DialBegin(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_dest_uniqueid = raw['DestUniqueid']
     except KeyError:
         v_dest_uniqueid = None
-    if not isinstance(v_dest_uniqueid, str):
+    if type(v_dest_uniqueid) is not str:
         v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueid', True, None)
     self.dest_uniqueid = v_dest_uniqueid
-    v_uniqueid = raw.get('Uniqueid')
-    if not isinstance(v_uniqueid, str):
+    v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, None)
     self.uniqueid = v_uniqueid
-    v_exten = raw.get('Exten')
-    if not isinstance(v_exten, str):
+    v_exten = (raw['Exten'] if 'Exten' in raw else None)
+    if type(v_exten) is not str:
         v_exten = _coerce(str, v_exten, raw, 'Exten', False, '')
     self.exten = v_exten
-    v_dest_channel = raw.get('DestChannel')
-    if not isinstance(v_dest_channel, str):
+    v_dest_channel = (raw['DestChannel'] if 'DestChannel' in raw else None)
+    if type(v_dest_channel) is not str:
         v_dest_channel = _coerce(str, v_dest_channel, raw, 'DestChannel', False, '')
     self.dest_channel = v_dest_channel
-    v_dial_string = raw.get('DialString')
-    if not isinstance(v_dial_string, str):
+    v_dial_string = (raw['DialString'] if 'DialString' in raw else None)
+    if type(v_dial_string) is not str:
         v_dial_string = _coerce(str, v_dial_string, raw, 'DialString', False, '')
     self.dial_string = v_dial_string
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3164,26 +3164,26 @@ def from_ami_DialBegin(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_DialBegin(cls, raw)
     self: Any = _B_DialBegin()
     self.raw = raw
-    if not isinstance(v_dest_uniqueid, str):
+    if type(v_dest_uniqueid) is not str:
         v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueid', True, None)
     self.dest_uniqueid = v_dest_uniqueid
-    v_uniqueid = raw.get('Uniqueid')
+    v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
     if v_uniqueid is None:
         v_uniqueid = None
     else:
-        if not isinstance(v_uniqueid, str):
+        if type(v_uniqueid) is not str:
             v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_exten, str):
+    if type(v_exten) is not str:
         v_exten = _coerce(str, v_exten, raw, 'Exten', False, '')
     self.exten = v_exten
-    if not isinstance(v_dest_channel, str):
+    if type(v_dest_channel) is not str:
         v_dest_channel = _coerce(str, v_dest_channel, raw, 'DestChannel', False, '')
     self.dest_channel = v_dest_channel
-    if not isinstance(v_dial_string, str):
+    if type(v_dial_string) is not str:
         v_dial_string = _coerce(str, v_dial_string, raw, 'DialString', False, '')
     self.dial_string = v_dial_string
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3204,18 +3204,18 @@ def careful_DialState(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_dest_uniqueid = raw['DestUniqueid']
     except KeyError:
         v_dest_uniqueid = None
-    if not isinstance(v_dest_uniqueid, str):
+    if type(v_dest_uniqueid) is not str:
         v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueid', True, None)
     self.dest_uniqueid = v_dest_uniqueid
-    v_uniqueid = raw.get('Uniqueid')
-    if not isinstance(v_uniqueid, str):
+    v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, None)
     self.uniqueid = v_uniqueid
-    v_dial_status = raw.get('DialStatus')
-    if not isinstance(v_dial_status, str):
+    v_dial_status = (raw['DialStatus'] if 'DialStatus' in raw else None)
+    if type(v_dial_status) is not str:
         v_dial_status = _coerce(str, v_dial_status, raw, 'DialStatus', False, '')
     self.dial_status = v_dial_status
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3235,20 +3235,20 @@ def from_ami_DialState(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_DialState(cls, raw)
     self: Any = _B_DialState()
     self.raw = raw
-    if not isinstance(v_dest_uniqueid, str):
+    if type(v_dest_uniqueid) is not str:
         v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueid', True, None)
     self.dest_uniqueid = v_dest_uniqueid
-    v_uniqueid = raw.get('Uniqueid')
+    v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
     if v_uniqueid is None:
         v_uniqueid = None
     else:
-        if not isinstance(v_uniqueid, str):
+        if type(v_uniqueid) is not str:
             v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_dial_status, str):
+    if type(v_dial_status) is not str:
         v_dial_status = _coerce(str, v_dial_status, raw, 'DialStatus', False, '')
     self.dial_status = v_dial_status
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3269,18 +3269,18 @@ def careful_DialEnd(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_dest_uniqueid = raw['DestUniqueid']
     except KeyError:
         v_dest_uniqueid = None
-    if not isinstance(v_dest_uniqueid, str):
+    if type(v_dest_uniqueid) is not str:
         v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueid', True, None)
     self.dest_uniqueid = v_dest_uniqueid
-    v_uniqueid = raw.get('Uniqueid')
-    if not isinstance(v_uniqueid, str):
+    v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, None)
     self.uniqueid = v_uniqueid
-    v_dial_status = raw.get('DialStatus')
-    if not isinstance(v_dial_status, str):
+    v_dial_status = (raw['DialStatus'] if 'DialStatus' in raw else None)
+    if type(v_dial_status) is not str:
         v_dial_status = _coerce(str, v_dial_status, raw, 'DialStatus', False, '')
     self.dial_status = v_dial_status
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3300,20 +3300,20 @@ def from_ami_DialEnd(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_DialEnd(cls, raw)
     self: Any = _B_DialEnd()
     self.raw = raw
-    if not isinstance(v_dest_uniqueid, str):
+    if type(v_dest_uniqueid) is not str:
         v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueid', True, None)
     self.dest_uniqueid = v_dest_uniqueid
-    v_uniqueid = raw.get('Uniqueid')
+    v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
     if v_uniqueid is None:
         v_uniqueid = None
     else:
-        if not isinstance(v_uniqueid, str):
+        if type(v_uniqueid) is not str:
             v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_dial_status, str):
+    if type(v_dial_status) is not str:
         v_dial_status = _coerce(str, v_dial_status, raw, 'DialStatus', False, '')
     self.dial_status = v_dial_status
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3334,18 +3334,18 @@ def careful_BridgeCreate(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_bridge_uniqueid = raw['BridgeUniqueid']
     except KeyError:
         v_bridge_uniqueid = None
-    if not isinstance(v_bridge_uniqueid, str):
+    if type(v_bridge_uniqueid) is not str:
         v_bridge_uniqueid = _coerce(str, v_bridge_uniqueid, raw, 'BridgeUniqueid', True, None)
     self.bridge_uniqueid = v_bridge_uniqueid
-    v_bridge_type = raw.get('BridgeType')
-    if not isinstance(v_bridge_type, str):
+    v_bridge_type = (raw['BridgeType'] if 'BridgeType' in raw else None)
+    if type(v_bridge_type) is not str:
         v_bridge_type = _coerce(str, v_bridge_type, raw, 'BridgeType', False, '')
     self.bridge_type = v_bridge_type
-    v_technology = raw.get('BridgeTechnology')
-    if not isinstance(v_technology, str):
+    v_technology = (raw['BridgeTechnology'] if 'BridgeTechnology' in raw else None)
+    if type(v_technology) is not str:
         v_technology = _coerce(str, v_technology, raw, 'BridgeTechnology', False, '')
     self.technology = v_technology
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3366,16 +3366,16 @@ def from_ami_BridgeCreate(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_BridgeCreate(cls, raw)
     self: Any = _B_BridgeCreate()
     self.raw = raw
-    if not isinstance(v_bridge_uniqueid, str):
+    if type(v_bridge_uniqueid) is not str:
         v_bridge_uniqueid = _coerce(str, v_bridge_uniqueid, raw, 'BridgeUniqueid', True, None)
     self.bridge_uniqueid = v_bridge_uniqueid
-    if not isinstance(v_bridge_type, str):
+    if type(v_bridge_type) is not str:
         v_bridge_type = _coerce(str, v_bridge_type, raw, 'BridgeType', False, '')
     self.bridge_type = v_bridge_type
-    if not isinstance(v_technology, str):
+    if type(v_technology) is not str:
         v_technology = _coerce(str, v_technology, raw, 'BridgeTechnology', False, '')
     self.technology = v_technology
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3396,18 +3396,18 @@ def careful_BridgeDestroy(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_bridge_uniqueid = raw['BridgeUniqueid']
     except KeyError:
         v_bridge_uniqueid = None
-    if not isinstance(v_bridge_uniqueid, str):
+    if type(v_bridge_uniqueid) is not str:
         v_bridge_uniqueid = _coerce(str, v_bridge_uniqueid, raw, 'BridgeUniqueid', True, None)
     self.bridge_uniqueid = v_bridge_uniqueid
-    v_bridge_type = raw.get('BridgeType')
-    if not isinstance(v_bridge_type, str):
+    v_bridge_type = (raw['BridgeType'] if 'BridgeType' in raw else None)
+    if type(v_bridge_type) is not str:
         v_bridge_type = _coerce(str, v_bridge_type, raw, 'BridgeType', False, '')
     self.bridge_type = v_bridge_type
-    v_technology = raw.get('BridgeTechnology')
-    if not isinstance(v_technology, str):
+    v_technology = (raw['BridgeTechnology'] if 'BridgeTechnology' in raw else None)
+    if type(v_technology) is not str:
         v_technology = _coerce(str, v_technology, raw, 'BridgeTechnology', False, '')
     self.technology = v_technology
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3428,16 +3428,16 @@ def from_ami_BridgeDestroy(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_BridgeDestroy(cls, raw)
     self: Any = _B_BridgeDestroy()
     self.raw = raw
-    if not isinstance(v_bridge_uniqueid, str):
+    if type(v_bridge_uniqueid) is not str:
         v_bridge_uniqueid = _coerce(str, v_bridge_uniqueid, raw, 'BridgeUniqueid', True, None)
     self.bridge_uniqueid = v_bridge_uniqueid
-    if not isinstance(v_bridge_type, str):
+    if type(v_bridge_type) is not str:
         v_bridge_type = _coerce(str, v_bridge_type, raw, 'BridgeType', False, '')
     self.bridge_type = v_bridge_type
-    if not isinstance(v_technology, str):
+    if type(v_technology) is not str:
         v_technology = _coerce(str, v_technology, raw, 'BridgeTechnology', False, '')
     self.technology = v_technology
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3458,26 +3458,26 @@ def careful_BridgeEnter(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_bridge_uniqueid = raw['BridgeUniqueid']
     except KeyError:
         v_bridge_uniqueid = None
-    if not isinstance(v_bridge_uniqueid, str):
+    if type(v_bridge_uniqueid) is not str:
         v_bridge_uniqueid = _coerce(str, v_bridge_uniqueid, raw, 'BridgeUniqueid', True, None)
     self.bridge_uniqueid = v_bridge_uniqueid
-    v_bridge_type = raw.get('BridgeType')
-    if not isinstance(v_bridge_type, str):
+    v_bridge_type = (raw['BridgeType'] if 'BridgeType' in raw else None)
+    if type(v_bridge_type) is not str:
         v_bridge_type = _coerce(str, v_bridge_type, raw, 'BridgeType', False, '')
     self.bridge_type = v_bridge_type
-    v_technology = raw.get('BridgeTechnology')
-    if not isinstance(v_technology, str):
+    v_technology = (raw['BridgeTechnology'] if 'BridgeTechnology' in raw else None)
+    if type(v_technology) is not str:
         v_technology = _coerce(str, v_technology, raw, 'BridgeTechnology', False, '')
     self.technology = v_technology
-    v_uniqueid = raw.get('Uniqueid')
-    if not isinstance(v_uniqueid, str):
+    v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, '')
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+    v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3500,22 +3500,22 @@ def from_ami_BridgeEnter(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_BridgeEnter(cls, raw)
     self: Any = _B_BridgeEnter()
     self.raw = raw
-    if not isinstance(v_bridge_uniqueid, str):
+    if type(v_bridge_uniqueid) is not str:
         v_bridge_uniqueid = _coerce(str, v_bridge_uniqueid, raw, 'BridgeUniqueid', True, None)
     self.bridge_uniqueid = v_bridge_uniqueid
-    if not isinstance(v_bridge_type, str):
+    if type(v_bridge_type) is not str:
         v_bridge_type = _coerce(str, v_bridge_type, raw, 'BridgeType', False, '')
     self.bridge_type = v_bridge_type
-    if not isinstance(v_technology, str):
+    if type(v_technology) is not str:
         v_technology = _coerce(str, v_technology, raw, 'BridgeTechnology', False, '')
     self.technology = v_technology
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, '')
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3536,26 +3536,26 @@ def careful_BridgeLeave(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_bridge_uniqueid = raw['BridgeUniqueid']
     except KeyError:
         v_bridge_uniqueid = None
-    if not isinstance(v_bridge_uniqueid, str):
+    if type(v_bridge_uniqueid) is not str:
         v_bridge_uniqueid = _coerce(str, v_bridge_uniqueid, raw, 'BridgeUniqueid', True, None)
     self.bridge_uniqueid = v_bridge_uniqueid
-    v_bridge_type = raw.get('BridgeType')
-    if not isinstance(v_bridge_type, str):
+    v_bridge_type = (raw['BridgeType'] if 'BridgeType' in raw else None)
+    if type(v_bridge_type) is not str:
         v_bridge_type = _coerce(str, v_bridge_type, raw, 'BridgeType', False, '')
     self.bridge_type = v_bridge_type
-    v_technology = raw.get('BridgeTechnology')
-    if not isinstance(v_technology, str):
+    v_technology = (raw['BridgeTechnology'] if 'BridgeTechnology' in raw else None)
+    if type(v_technology) is not str:
         v_technology = _coerce(str, v_technology, raw, 'BridgeTechnology', False, '')
     self.technology = v_technology
-    v_uniqueid = raw.get('Uniqueid')
-    if not isinstance(v_uniqueid, str):
+    v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, '')
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+    v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3578,22 +3578,22 @@ def from_ami_BridgeLeave(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_BridgeLeave(cls, raw)
     self: Any = _B_BridgeLeave()
     self.raw = raw
-    if not isinstance(v_bridge_uniqueid, str):
+    if type(v_bridge_uniqueid) is not str:
         v_bridge_uniqueid = _coerce(str, v_bridge_uniqueid, raw, 'BridgeUniqueid', True, None)
     self.bridge_uniqueid = v_bridge_uniqueid
-    if not isinstance(v_bridge_type, str):
+    if type(v_bridge_type) is not str:
         v_bridge_type = _coerce(str, v_bridge_type, raw, 'BridgeType', False, '')
     self.bridge_type = v_bridge_type
-    if not isinstance(v_technology, str):
+    if type(v_technology) is not str:
         v_technology = _coerce(str, v_technology, raw, 'BridgeTechnology', False, '')
     self.technology = v_technology
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, '')
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3614,17 +3614,17 @@ def careful_BridgeMerge(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_to_bridge = raw['ToBridgeUniqueid']
     except KeyError:
         v_to_bridge = None
-    if not isinstance(v_to_bridge, str):
+    if type(v_to_bridge) is not str:
         v_to_bridge = _coerce(str, v_to_bridge, raw, 'ToBridgeUniqueid', True, None)
     self.to_bridge = v_to_bridge
     try:
         v_from_bridge = raw['FromBridgeUniqueid']
     except KeyError:
         v_from_bridge = None
-    if not isinstance(v_from_bridge, str):
+    if type(v_from_bridge) is not str:
         v_from_bridge = _coerce(str, v_from_bridge, raw, 'FromBridgeUniqueid', True, None)
     self.from_bridge = v_from_bridge
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3644,13 +3644,13 @@ def from_ami_BridgeMerge(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_BridgeMerge(cls, raw)
     self: Any = _B_BridgeMerge()
     self.raw = raw
-    if not isinstance(v_to_bridge, str):
+    if type(v_to_bridge) is not str:
         v_to_bridge = _coerce(str, v_to_bridge, raw, 'ToBridgeUniqueid', True, None)
     self.to_bridge = v_to_bridge
-    if not isinstance(v_from_bridge, str):
+    if type(v_from_bridge) is not str:
         v_from_bridge = _coerce(str, v_from_bridge, raw, 'FromBridgeUniqueid', True, None)
     self.from_bridge = v_from_bridge
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3667,72 +3667,72 @@ def careful_AttendedTransfer(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     """AttendedTransfer from any mapping: fallback names, defaults, MalformedEvent."""
     self: Any = _B_AttendedTransfer()
     self.raw = raw
-    v_result = raw.get('Result')
-    if not isinstance(v_result, str):
+    v_result = (raw['Result'] if 'Result' in raw else None)
+    if type(v_result) is not str:
         v_result = _coerce(str, v_result, raw, 'Result', False, '')
     self.result = v_result
-    v_dest_type = raw.get('DestType')
-    if not isinstance(v_dest_type, str):
+    v_dest_type = (raw['DestType'] if 'DestType' in raw else None)
+    if type(v_dest_type) is not str:
         v_dest_type = _coerce(str, v_dest_type, raw, 'DestType', False, '')
     self.dest_type = v_dest_type
-    v_dest_app = raw.get('DestApp')
-    if not isinstance(v_dest_app, str):
+    v_dest_app = (raw['DestApp'] if 'DestApp' in raw else None)
+    if type(v_dest_app) is not str:
         v_dest_app = _coerce(str, v_dest_app, raw, 'DestApp', False, '')
     self.dest_app = v_dest_app
-    v_dest_bridge = raw.get('DestBridgeUniqueid')
-    if not isinstance(v_dest_bridge, str):
+    v_dest_bridge = (raw['DestBridgeUniqueid'] if 'DestBridgeUniqueid' in raw else None)
+    if type(v_dest_bridge) is not str:
         v_dest_bridge = _coerce(str, v_dest_bridge, raw, 'DestBridgeUniqueid', False, '')
     self.dest_bridge = v_dest_bridge
-    v_orig_transferer = raw.get('OrigTransfererUniqueid')
-    if not isinstance(v_orig_transferer, str):
+    v_orig_transferer = (raw['OrigTransfererUniqueid'] if 'OrigTransfererUniqueid' in raw else None)
+    if type(v_orig_transferer) is not str:
         v_orig_transferer = _coerce(str, v_orig_transferer, raw, 'OrigTransfererUniqueid', False, '')
     self.orig_transferer = v_orig_transferer
-    v_orig_transferer_exten = raw.get('OrigTransfererExten')
-    if not isinstance(v_orig_transferer_exten, str):
+    v_orig_transferer_exten = (raw['OrigTransfererExten'] if 'OrigTransfererExten' in raw else None)
+    if type(v_orig_transferer_exten) is not str:
         v_orig_transferer_exten = _coerce(str, v_orig_transferer_exten, raw, 'OrigTransfererExten', False, '')
     self.orig_transferer_exten = v_orig_transferer_exten
-    v_orig_transferer_linkedid = raw.get('OrigTransfererLinkedid')
-    if not isinstance(v_orig_transferer_linkedid, str):
+    v_orig_transferer_linkedid = (raw['OrigTransfererLinkedid'] if 'OrigTransfererLinkedid' in raw else None)
+    if type(v_orig_transferer_linkedid) is not str:
         v_orig_transferer_linkedid = _coerce(str, v_orig_transferer_linkedid, raw, 'OrigTransfererLinkedid', False, '')
     self.orig_transferer_linkedid = v_orig_transferer_linkedid
-    v_orig_bridge = raw.get('OrigBridgeUniqueid')
-    if not isinstance(v_orig_bridge, str):
+    v_orig_bridge = (raw['OrigBridgeUniqueid'] if 'OrigBridgeUniqueid' in raw else None)
+    if type(v_orig_bridge) is not str:
         v_orig_bridge = _coerce(str, v_orig_bridge, raw, 'OrigBridgeUniqueid', False, '')
     self.orig_bridge = v_orig_bridge
-    v_second_transferer = raw.get('SecondTransfererUniqueid')
-    if not isinstance(v_second_transferer, str):
+    v_second_transferer = (raw['SecondTransfererUniqueid'] if 'SecondTransfererUniqueid' in raw else None)
+    if type(v_second_transferer) is not str:
         v_second_transferer = _coerce(str, v_second_transferer, raw, 'SecondTransfererUniqueid', False, '')
     self.second_transferer = v_second_transferer
-    v_second_transferer_exten = raw.get('SecondTransfererExten')
-    if not isinstance(v_second_transferer_exten, str):
+    v_second_transferer_exten = (raw['SecondTransfererExten'] if 'SecondTransfererExten' in raw else None)
+    if type(v_second_transferer_exten) is not str:
         v_second_transferer_exten = _coerce(str, v_second_transferer_exten, raw, 'SecondTransfererExten', False, '')
     self.second_transferer_exten = v_second_transferer_exten
-    v_second_bridge = raw.get('SecondBridgeUniqueid')
-    if not isinstance(v_second_bridge, str):
+    v_second_bridge = (raw['SecondBridgeUniqueid'] if 'SecondBridgeUniqueid' in raw else None)
+    if type(v_second_bridge) is not str:
         v_second_bridge = _coerce(str, v_second_bridge, raw, 'SecondBridgeUniqueid', False, '')
     self.second_bridge = v_second_bridge
-    v_transferee = raw.get('TransfereeUniqueid')
-    if not isinstance(v_transferee, str):
+    v_transferee = (raw['TransfereeUniqueid'] if 'TransfereeUniqueid' in raw else None)
+    if type(v_transferee) is not str:
         v_transferee = _coerce(str, v_transferee, raw, 'TransfereeUniqueid', False, '')
     self.transferee = v_transferee
-    v_transfer_target = raw.get('TransferTargetUniqueid')
-    if not isinstance(v_transfer_target, str):
+    v_transfer_target = (raw['TransferTargetUniqueid'] if 'TransferTargetUniqueid' in raw else None)
+    if type(v_transfer_target) is not str:
         v_transfer_target = _coerce(str, v_transfer_target, raw, 'TransferTargetUniqueid', False, '')
     self.transfer_target = v_transfer_target
-    v_transfer_target_num = raw.get('TransferTargetCallerIDNum')
-    if not isinstance(v_transfer_target_num, str):
+    v_transfer_target_num = (raw['TransferTargetCallerIDNum'] if 'TransferTargetCallerIDNum' in raw else None)
+    if type(v_transfer_target_num) is not str:
         v_transfer_target_num = _coerce(str, v_transfer_target_num, raw, 'TransferTargetCallerIDNum', False, '')
     self.transfer_target_num = v_transfer_target_num
-    v_local_one = raw.get('LocalOneUniqueid')
-    if not isinstance(v_local_one, str):
+    v_local_one = (raw['LocalOneUniqueid'] if 'LocalOneUniqueid' in raw else None)
+    if type(v_local_one) is not str:
         v_local_one = _coerce(str, v_local_one, raw, 'LocalOneUniqueid', False, '')
     self.local_one = v_local_one
-    v_local_two = raw.get('LocalTwoUniqueid')
-    if not isinstance(v_local_two, str):
+    v_local_two = (raw['LocalTwoUniqueid'] if 'LocalTwoUniqueid' in raw else None)
+    if type(v_local_two) is not str:
         v_local_two = _coerce(str, v_local_two, raw, 'LocalTwoUniqueid', False, '')
     self.local_two = v_local_two
-    v_is_external = raw.get('IsExternal')
-    if isinstance(v_is_external, str):
+    v_is_external = (raw['IsExternal'] if 'IsExternal' in raw else None)
+    if type(v_is_external) is str:
         try:
             v_is_external = _yes(v_is_external)
         except (TypeError, ValueError):
@@ -3740,7 +3740,7 @@ def careful_AttendedTransfer(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_is_external = _coerce(_yes, v_is_external, raw, 'IsExternal', False, False)
     self.is_external = v_is_external
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3775,55 +3775,55 @@ def from_ami_AttendedTransfer(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_AttendedTransfer(cls, raw)
     self: Any = _B_AttendedTransfer()
     self.raw = raw
-    if not isinstance(v_result, str):
+    if type(v_result) is not str:
         v_result = _coerce(str, v_result, raw, 'Result', False, '')
     self.result = v_result
-    if not isinstance(v_dest_type, str):
+    if type(v_dest_type) is not str:
         v_dest_type = _coerce(str, v_dest_type, raw, 'DestType', False, '')
     self.dest_type = v_dest_type
-    if not isinstance(v_dest_app, str):
+    if type(v_dest_app) is not str:
         v_dest_app = _coerce(str, v_dest_app, raw, 'DestApp', False, '')
     self.dest_app = v_dest_app
-    if not isinstance(v_dest_bridge, str):
+    if type(v_dest_bridge) is not str:
         v_dest_bridge = _coerce(str, v_dest_bridge, raw, 'DestBridgeUniqueid', False, '')
     self.dest_bridge = v_dest_bridge
-    if not isinstance(v_orig_transferer, str):
+    if type(v_orig_transferer) is not str:
         v_orig_transferer = _coerce(str, v_orig_transferer, raw, 'OrigTransfererUniqueid', False, '')
     self.orig_transferer = v_orig_transferer
-    if not isinstance(v_orig_transferer_exten, str):
+    if type(v_orig_transferer_exten) is not str:
         v_orig_transferer_exten = _coerce(str, v_orig_transferer_exten, raw, 'OrigTransfererExten', False, '')
     self.orig_transferer_exten = v_orig_transferer_exten
-    if not isinstance(v_orig_transferer_linkedid, str):
+    if type(v_orig_transferer_linkedid) is not str:
         v_orig_transferer_linkedid = _coerce(str, v_orig_transferer_linkedid, raw, 'OrigTransfererLinkedid', False, '')
     self.orig_transferer_linkedid = v_orig_transferer_linkedid
-    if not isinstance(v_orig_bridge, str):
+    if type(v_orig_bridge) is not str:
         v_orig_bridge = _coerce(str, v_orig_bridge, raw, 'OrigBridgeUniqueid', False, '')
     self.orig_bridge = v_orig_bridge
-    if not isinstance(v_second_transferer, str):
+    if type(v_second_transferer) is not str:
         v_second_transferer = _coerce(str, v_second_transferer, raw, 'SecondTransfererUniqueid', False, '')
     self.second_transferer = v_second_transferer
-    if not isinstance(v_second_transferer_exten, str):
+    if type(v_second_transferer_exten) is not str:
         v_second_transferer_exten = _coerce(str, v_second_transferer_exten, raw, 'SecondTransfererExten', False, '')
     self.second_transferer_exten = v_second_transferer_exten
-    if not isinstance(v_second_bridge, str):
+    if type(v_second_bridge) is not str:
         v_second_bridge = _coerce(str, v_second_bridge, raw, 'SecondBridgeUniqueid', False, '')
     self.second_bridge = v_second_bridge
-    if not isinstance(v_transferee, str):
+    if type(v_transferee) is not str:
         v_transferee = _coerce(str, v_transferee, raw, 'TransfereeUniqueid', False, '')
     self.transferee = v_transferee
-    if not isinstance(v_transfer_target, str):
+    if type(v_transfer_target) is not str:
         v_transfer_target = _coerce(str, v_transfer_target, raw, 'TransferTargetUniqueid', False, '')
     self.transfer_target = v_transfer_target
-    if not isinstance(v_transfer_target_num, str):
+    if type(v_transfer_target_num) is not str:
         v_transfer_target_num = _coerce(str, v_transfer_target_num, raw, 'TransferTargetCallerIDNum', False, '')
     self.transfer_target_num = v_transfer_target_num
-    if not isinstance(v_local_one, str):
+    if type(v_local_one) is not str:
         v_local_one = _coerce(str, v_local_one, raw, 'LocalOneUniqueid', False, '')
     self.local_one = v_local_one
-    if not isinstance(v_local_two, str):
+    if type(v_local_two) is not str:
         v_local_two = _coerce(str, v_local_two, raw, 'LocalTwoUniqueid', False, '')
     self.local_two = v_local_two
-    if isinstance(v_is_external, str):
+    if type(v_is_external) is str:
         try:
             v_is_external = _yes(v_is_external)
         except (TypeError, ValueError):
@@ -3831,7 +3831,7 @@ def from_ami_AttendedTransfer(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_is_external = _coerce(_yes, v_is_external, raw, 'IsExternal', False, False)
     self.is_external = v_is_external
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3848,32 +3848,32 @@ def careful_BlindTransfer(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     """BlindTransfer from any mapping: fallback names, defaults, MalformedEvent."""
     self: Any = _B_BlindTransfer()
     self.raw = raw
-    v_result = raw.get('Result')
-    if not isinstance(v_result, str):
+    v_result = (raw['Result'] if 'Result' in raw else None)
+    if type(v_result) is not str:
         v_result = _coerce(str, v_result, raw, 'Result', False, '')
     self.result = v_result
-    v_transferer = raw.get('TransfererUniqueid')
-    if not isinstance(v_transferer, str):
+    v_transferer = (raw['TransfererUniqueid'] if 'TransfererUniqueid' in raw else None)
+    if type(v_transferer) is not str:
         v_transferer = _coerce(str, v_transferer, raw, 'TransfererUniqueid', False, '')
     self.transferer = v_transferer
-    v_transferee = raw.get('TransfereeUniqueid')
-    if not isinstance(v_transferee, str):
+    v_transferee = (raw['TransfereeUniqueid'] if 'TransfereeUniqueid' in raw else None)
+    if type(v_transferee) is not str:
         v_transferee = _coerce(str, v_transferee, raw, 'TransfereeUniqueid', False, '')
     self.transferee = v_transferee
-    v_extension = raw.get('Extension')
-    if not isinstance(v_extension, str):
+    v_extension = (raw['Extension'] if 'Extension' in raw else None)
+    if type(v_extension) is not str:
         v_extension = _coerce(str, v_extension, raw, 'Extension', False, '')
     self.extension = v_extension
-    v_context = raw.get('Context')
-    if not isinstance(v_context, str):
+    v_context = (raw['Context'] if 'Context' in raw else None)
+    if type(v_context) is not str:
         v_context = _coerce(str, v_context, raw, 'Context', False, '')
     self.context = v_context
-    v_bridge_uniqueid = raw.get('BridgeUniqueid')
-    if not isinstance(v_bridge_uniqueid, str):
+    v_bridge_uniqueid = (raw['BridgeUniqueid'] if 'BridgeUniqueid' in raw else None)
+    if type(v_bridge_uniqueid) is not str:
         v_bridge_uniqueid = _coerce(str, v_bridge_uniqueid, raw, 'BridgeUniqueid', False, '')
     self.bridge_uniqueid = v_bridge_uniqueid
-    v_is_external = raw.get('IsExternal')
-    if isinstance(v_is_external, str):
+    v_is_external = (raw['IsExternal'] if 'IsExternal' in raw else None)
+    if type(v_is_external) is str:
         try:
             v_is_external = _yes(v_is_external)
         except (TypeError, ValueError):
@@ -3881,7 +3881,7 @@ def careful_BlindTransfer(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_is_external = _coerce(_yes, v_is_external, raw, 'IsExternal', False, False)
     self.is_external = v_is_external
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3906,25 +3906,25 @@ def from_ami_BlindTransfer(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_BlindTransfer(cls, raw)
     self: Any = _B_BlindTransfer()
     self.raw = raw
-    if not isinstance(v_result, str):
+    if type(v_result) is not str:
         v_result = _coerce(str, v_result, raw, 'Result', False, '')
     self.result = v_result
-    if not isinstance(v_transferer, str):
+    if type(v_transferer) is not str:
         v_transferer = _coerce(str, v_transferer, raw, 'TransfererUniqueid', False, '')
     self.transferer = v_transferer
-    if not isinstance(v_transferee, str):
+    if type(v_transferee) is not str:
         v_transferee = _coerce(str, v_transferee, raw, 'TransfereeUniqueid', False, '')
     self.transferee = v_transferee
-    if not isinstance(v_extension, str):
+    if type(v_extension) is not str:
         v_extension = _coerce(str, v_extension, raw, 'Extension', False, '')
     self.extension = v_extension
-    if not isinstance(v_context, str):
+    if type(v_context) is not str:
         v_context = _coerce(str, v_context, raw, 'Context', False, '')
     self.context = v_context
-    if not isinstance(v_bridge_uniqueid, str):
+    if type(v_bridge_uniqueid) is not str:
         v_bridge_uniqueid = _coerce(str, v_bridge_uniqueid, raw, 'BridgeUniqueid', False, '')
     self.bridge_uniqueid = v_bridge_uniqueid
-    if isinstance(v_is_external, str):
+    if type(v_is_external) is str:
         try:
             v_is_external = _yes(v_is_external)
         except (TypeError, ValueError):
@@ -3932,7 +3932,7 @@ def from_ami_BlindTransfer(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_is_external = _coerce(_yes, v_is_external, raw, 'IsExternal', False, False)
     self.is_external = v_is_external
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -3953,31 +3953,31 @@ def careful_LocalOptimizationBegin(cls: type[Any], raw: Mapping[str, Any]) -> An
         v_one_uniqueid = raw['LocalOneUniqueid']
     except KeyError:
         v_one_uniqueid = None
-    if not isinstance(v_one_uniqueid, str):
+    if type(v_one_uniqueid) is not str:
         v_one_uniqueid = _coerce(str, v_one_uniqueid, raw, 'LocalOneUniqueid', True, None)
     self.one_uniqueid = v_one_uniqueid
     try:
         v_two_uniqueid = raw['LocalTwoUniqueid']
     except KeyError:
         v_two_uniqueid = None
-    if not isinstance(v_two_uniqueid, str):
+    if type(v_two_uniqueid) is not str:
         v_two_uniqueid = _coerce(str, v_two_uniqueid, raw, 'LocalTwoUniqueid', True, None)
     self.two_uniqueid = v_two_uniqueid
-    v_source_uniqueid = raw.get('SourceUniqueid')
-    if not isinstance(v_source_uniqueid, str):
+    v_source_uniqueid = (raw['SourceUniqueid'] if 'SourceUniqueid' in raw else None)
+    if type(v_source_uniqueid) is not str:
         v_source_uniqueid = _coerce(str, v_source_uniqueid, raw, 'SourceUniqueid', False, '')
     self.source_uniqueid = v_source_uniqueid
-    v_dest_uniqueid = raw.get('DestUniqueId')
+    v_dest_uniqueid = (raw['DestUniqueId'] if 'DestUniqueId' in raw else None)
     if v_dest_uniqueid is None:
-        v_dest_uniqueid = raw.get('DestUniqueid')
-    if not isinstance(v_dest_uniqueid, str):
+        v_dest_uniqueid = (raw['DestUniqueid'] if 'DestUniqueid' in raw else None)
+    if type(v_dest_uniqueid) is not str:
         v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueId', False, '')
     self.dest_uniqueid = v_dest_uniqueid
-    v_id = raw.get('Id')
-    if not isinstance(v_id, str):
+    v_id = (raw['Id'] if 'Id' in raw else None)
+    if type(v_id) is not str:
         v_id = _coerce(str, v_id, raw, 'Id', False, '')
     self.id = v_id
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -4002,22 +4002,22 @@ def from_ami_LocalOptimizationBegin(cls: type[Any], raw: Mapping[str, Any]) -> A
         return careful_LocalOptimizationBegin(cls, raw)
     self: Any = _B_LocalOptimizationBegin()
     self.raw = raw
-    if not isinstance(v_one_uniqueid, str):
+    if type(v_one_uniqueid) is not str:
         v_one_uniqueid = _coerce(str, v_one_uniqueid, raw, 'LocalOneUniqueid', True, None)
     self.one_uniqueid = v_one_uniqueid
-    if not isinstance(v_two_uniqueid, str):
+    if type(v_two_uniqueid) is not str:
         v_two_uniqueid = _coerce(str, v_two_uniqueid, raw, 'LocalTwoUniqueid', True, None)
     self.two_uniqueid = v_two_uniqueid
-    if not isinstance(v_source_uniqueid, str):
+    if type(v_source_uniqueid) is not str:
         v_source_uniqueid = _coerce(str, v_source_uniqueid, raw, 'SourceUniqueid', False, '')
     self.source_uniqueid = v_source_uniqueid
-    if not isinstance(v_dest_uniqueid, str):
+    if type(v_dest_uniqueid) is not str:
         v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueId', False, '')
     self.dest_uniqueid = v_dest_uniqueid
-    if not isinstance(v_id, str):
+    if type(v_id) is not str:
         v_id = _coerce(str, v_id, raw, 'Id', False, '')
     self.id = v_id
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -4038,18 +4038,18 @@ def careful_LocalOptimizationEnd(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_one_uniqueid = raw['LocalOneUniqueid']
     except KeyError:
         v_one_uniqueid = None
-    if not isinstance(v_one_uniqueid, str):
+    if type(v_one_uniqueid) is not str:
         v_one_uniqueid = _coerce(str, v_one_uniqueid, raw, 'LocalOneUniqueid', True, None)
     self.one_uniqueid = v_one_uniqueid
     try:
         v_two_uniqueid = raw['LocalTwoUniqueid']
     except KeyError:
         v_two_uniqueid = None
-    if not isinstance(v_two_uniqueid, str):
+    if type(v_two_uniqueid) is not str:
         v_two_uniqueid = _coerce(str, v_two_uniqueid, raw, 'LocalTwoUniqueid', True, None)
     self.two_uniqueid = v_two_uniqueid
-    v_success = raw.get('Success')
-    if isinstance(v_success, str):
+    v_success = (raw['Success'] if 'Success' in raw else None)
+    if type(v_success) is str:
         try:
             v_success = _yes(v_success)
         except (TypeError, ValueError):
@@ -4057,11 +4057,11 @@ def careful_LocalOptimizationEnd(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     else:
         v_success = _coerce(_yes, v_success, raw, 'Success', False, False)
     self.success = v_success
-    v_id = raw.get('Id')
-    if not isinstance(v_id, str):
+    v_id = (raw['Id'] if 'Id' in raw else None)
+    if type(v_id) is not str:
         v_id = _coerce(str, v_id, raw, 'Id', False, '')
     self.id = v_id
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -4083,13 +4083,13 @@ def from_ami_LocalOptimizationEnd(cls: type[Any], raw: Mapping[str, Any]) -> Any
         return careful_LocalOptimizationEnd(cls, raw)
     self: Any = _B_LocalOptimizationEnd()
     self.raw = raw
-    if not isinstance(v_one_uniqueid, str):
+    if type(v_one_uniqueid) is not str:
         v_one_uniqueid = _coerce(str, v_one_uniqueid, raw, 'LocalOneUniqueid', True, None)
     self.one_uniqueid = v_one_uniqueid
-    if not isinstance(v_two_uniqueid, str):
+    if type(v_two_uniqueid) is not str:
         v_two_uniqueid = _coerce(str, v_two_uniqueid, raw, 'LocalTwoUniqueid', True, None)
     self.two_uniqueid = v_two_uniqueid
-    if isinstance(v_success, str):
+    if type(v_success) is str:
         try:
             v_success = _yes(v_success)
         except (TypeError, ValueError):
@@ -4097,10 +4097,10 @@ def from_ami_LocalOptimizationEnd(cls: type[Any], raw: Mapping[str, Any]) -> Any
     else:
         v_success = _coerce(_yes, v_success, raw, 'Success', False, False)
     self.success = v_success
-    if not isinstance(v_id, str):
+    if type(v_id) is not str:
         v_id = _coerce(str, v_id, raw, 'Id', False, '')
     self.id = v_id
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -4121,17 +4121,17 @@ def careful_Pickup(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_uniqueid = raw['Uniqueid']
     except KeyError:
         v_uniqueid = None
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
     try:
         v_target_uniqueid = raw['TargetUniqueid']
     except KeyError:
         v_target_uniqueid = None
-    if not isinstance(v_target_uniqueid, str):
+    if type(v_target_uniqueid) is not str:
         v_target_uniqueid = _coerce(str, v_target_uniqueid, raw, 'TargetUniqueid', True, None)
     self.target_uniqueid = v_target_uniqueid
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -4151,13 +4151,13 @@ def from_ami_Pickup(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_Pickup(cls, raw)
     self: Any = _B_Pickup()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_target_uniqueid, str):
+    if type(v_target_uniqueid) is not str:
         v_target_uniqueid = _coerce(str, v_target_uniqueid, raw, 'TargetUniqueid', True, None)
     self.target_uniqueid = v_target_uniqueid
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -4179,19 +4179,19 @@ def careful_Hold(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_uniqueid = None
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+    v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    v_status = raw.get('Status')
-    if not isinstance(v_status, str):
+    v_status = (raw['Status'] if 'Status' in raw else None)
+    if type(v_status) is not str:
         v_status = _coerce(str, v_status, raw, 'Status', False, '')
     self.status = v_status
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -4213,20 +4213,20 @@ def from_ami_Hold(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_Hold(cls, raw)
     self: Any = _B_Hold()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    v_status = raw.get('Status')
+    v_status = (raw['Status'] if 'Status' in raw else None)
     if v_status is None:
         v_status = ''
     else:
-        if not isinstance(v_status, str):
+        if type(v_status) is not str:
             v_status = _coerce(str, v_status, raw, 'Status', False, '')
     self.status = v_status
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -4248,19 +4248,19 @@ def careful_Unhold(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     except KeyError:
         v_uniqueid = None
     if v_uniqueid is None:
-        v_uniqueid = raw.get('UniqueID')
-    if not isinstance(v_uniqueid, str):
+        v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    v_channel = raw.get('Channel')
-    if not isinstance(v_channel, str):
+    v_channel = (raw['Channel'] if 'Channel' in raw else None)
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    v_status = raw.get('Status')
-    if not isinstance(v_status, str):
+    v_status = (raw['Status'] if 'Status' in raw else None)
+    if type(v_status) is not str:
         v_status = _coerce(str, v_status, raw, 'Status', False, '')
     self.status = v_status
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
@@ -4282,20 +4282,20 @@ def from_ami_Unhold(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         return careful_Unhold(cls, raw)
     self: Any = _B_Unhold()
     self.raw = raw
-    if not isinstance(v_uniqueid, str):
+    if type(v_uniqueid) is not str:
         v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', True, None)
     self.uniqueid = v_uniqueid
-    if not isinstance(v_channel, str):
+    if type(v_channel) is not str:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
-    v_status = raw.get('Status')
+    v_status = (raw['Status'] if 'Status' in raw else None)
     if v_status is None:
         v_status = ''
     else:
-        if not isinstance(v_status, str):
+        if type(v_status) is not str:
             v_status = _coerce(str, v_status, raw, 'Status', False, '')
     self.status = v_status
-    stamp = raw.get('Timestamp')
+    stamp = (raw['Timestamp'] if 'Timestamp' in raw else None)
     if stamp is not None:
         try:
             stamp = float(stamp[0] if type(stamp) is list else stamp)
