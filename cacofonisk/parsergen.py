@@ -176,8 +176,11 @@ class _Writer:
                     lines += [f"    if {var} is None:", f"        {var} = {_get(key)}"]
             if md["often_absent"] and not md["required"]:
                 # absent is this field's common case: the default, without _coerce
-                lines += [f"    if {var} is None:", f"        {var} = {self.default(field)}",
-                          "    else:"]
+                if self.default(field) == "None":
+                    lines.append(f"    if {var} is not None:")
+                else:
+                    lines += [f"    if {var} is None:",
+                              f"        {var} = {self.default(field)}", "    else:"]
                 lines += self.value_code(field, var, "        ")
             else:
                 lines += self.value_code(field, var, "    ")

@@ -270,9 +270,7 @@ def from_ami_Newchannel(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_exten = _coerce(str, v_exten, raw, 'Exten', False, '')
     self.exten = v_exten
     v_linkedid = (raw['Linkedid'] if 'Linkedid' in raw else None)
-    if v_linkedid is None:
-        v_linkedid = None
-    else:
+    if v_linkedid is not None:
         if type(v_linkedid) is not str:
             v_linkedid = _coerce(str, v_linkedid, raw, 'Linkedid', False, None)
     self.linkedid = v_linkedid
@@ -764,9 +762,7 @@ def from_ami_Hangup(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_cause_txt = _coerce(str, v_cause_txt, raw, 'Cause-txt', False, '')
     self.cause_txt = v_cause_txt
     v_tech_cause = (raw['TechCause'] if 'TechCause' in raw else None)
-    if v_tech_cause is None:
-        v_tech_cause = None
-    else:
+    if v_tech_cause is not None:
         if type(v_tech_cause) is str:
             try:
                 v_tech_cause = _opt_int(v_tech_cause)
@@ -852,9 +848,7 @@ def from_ami_HangupRequest(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
     v_cause = (raw['Cause'] if 'Cause' in raw else None)
-    if v_cause is None:
-        v_cause = None
-    else:
+    if v_cause is not None:
         if type(v_cause) is str:
             try:
                 v_cause = _opt_int(v_cause)
@@ -864,9 +858,7 @@ def from_ami_HangupRequest(cls: type[Any], raw: Mapping[str, Any]) -> Any:
             v_cause = _coerce(_opt_int, v_cause, raw, 'Cause', False, None)
     self.cause = v_cause
     v_tech_cause = (raw['TechCause'] if 'TechCause' in raw else None)
-    if v_tech_cause is None:
-        v_tech_cause = None
-    else:
+    if v_tech_cause is not None:
         if type(v_tech_cause) is str:
             try:
                 v_tech_cause = _opt_int(v_tech_cause)
@@ -952,9 +944,7 @@ def from_ami_SoftHangupRequest(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_channel = _coerce(str, v_channel, raw, 'Channel', False, '')
     self.channel = v_channel
     v_cause = (raw['Cause'] if 'Cause' in raw else None)
-    if v_cause is None:
-        v_cause = None
-    else:
+    if v_cause is not None:
         if type(v_cause) is str:
             try:
                 v_cause = _opt_int(v_cause)
@@ -964,9 +954,7 @@ def from_ami_SoftHangupRequest(cls: type[Any], raw: Mapping[str, Any]) -> Any:
             v_cause = _coerce(_opt_int, v_cause, raw, 'Cause', False, None)
     self.cause = v_cause
     v_tech_cause = (raw['TechCause'] if 'TechCause' in raw else None)
-    if v_tech_cause is None:
-        v_tech_cause = None
-    else:
+    if v_tech_cause is not None:
         if type(v_tech_cause) is str:
             try:
                 v_tech_cause = _opt_int(v_tech_cause)
@@ -1027,9 +1015,7 @@ def from_ami_UserEvent(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
     if v_uniqueid is None:
         v_uniqueid = (raw['UniqueID'] if 'UniqueID' in raw else None)
-    if v_uniqueid is None:
-        v_uniqueid = None
-    else:
+    if v_uniqueid is not None:
         if type(v_uniqueid) is not str:
             v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, None)
     self.uniqueid = v_uniqueid
@@ -1959,9 +1945,7 @@ def from_ami_QueueCallerJoin(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
     v_position = (raw['Position'] if 'Position' in raw else None)
-    if v_position is None:
-        v_position = None
-    else:
+    if v_position is not None:
         if type(v_position) is str:
             try:
                 v_position = _opt_int(v_position)
@@ -2046,9 +2030,7 @@ def from_ami_QueueCallerLeave(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
     v_position = (raw['Position'] if 'Position' in raw else None)
-    if v_position is None:
-        v_position = None
-    else:
+    if v_position is not None:
         if type(v_position) is str:
             try:
                 v_position = _opt_int(v_position)
@@ -2133,9 +2115,7 @@ def from_ami_QueueCallerAbandon(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
     v_position = (raw['Position'] if 'Position' in raw else None)
-    if v_position is None:
-        v_position = None
-    else:
+    if v_position is not None:
         if type(v_position) is str:
             try:
                 v_position = _opt_int(v_position)
@@ -2220,9 +2200,7 @@ def from_ami_Join(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
     v_position = (raw['Position'] if 'Position' in raw else None)
-    if v_position is None:
-        v_position = None
-    else:
+    if v_position is not None:
         if type(v_position) is str:
             try:
                 v_position = _opt_int(v_position)
@@ -2307,9 +2285,7 @@ def from_ami_Leave(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_queue = _coerce(str, v_queue, raw, 'Queue', False, '')
     self.queue = v_queue
     v_position = (raw['Position'] if 'Position' in raw else None)
-    if v_position is None:
-        v_position = None
-    else:
+    if v_position is not None:
         if type(v_position) is str:
             try:
                 v_position = _opt_int(v_position)
@@ -2423,9 +2399,7 @@ def from_ami_ParkedCall(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     v_timeout = (raw['ParkingTimeout'] if 'ParkingTimeout' in raw else None)
     if v_timeout is None:
         v_timeout = (raw['Timeout'] if 'Timeout' in raw else None)
-    if v_timeout is None:
-        v_timeout = None
-    else:
+    if v_timeout is not None:
         if type(v_timeout) is str:
             try:
                 v_timeout = _opt_float(v_timeout)
@@ -2572,9 +2546,7 @@ def from_ami_UnParkedCall(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     v_timeout = (raw['ParkingTimeout'] if 'ParkingTimeout' in raw else None)
     if v_timeout is None:
         v_timeout = (raw['Timeout'] if 'Timeout' in raw else None)
-    if v_timeout is None:
-        v_timeout = None
-    else:
+    if v_timeout is not None:
         if type(v_timeout) is str:
             try:
                 v_timeout = _opt_float(v_timeout)
@@ -2727,9 +2699,7 @@ def from_ami_ParkedCallTimeOut(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     v_timeout = (raw['ParkingTimeout'] if 'ParkingTimeout' in raw else None)
     if v_timeout is None:
         v_timeout = (raw['Timeout'] if 'Timeout' in raw else None)
-    if v_timeout is None:
-        v_timeout = None
-    else:
+    if v_timeout is not None:
         if type(v_timeout) is str:
             try:
                 v_timeout = _opt_float(v_timeout)
@@ -2866,9 +2836,7 @@ def from_ami_ParkedCallGiveUp(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     v_timeout = (raw['ParkingTimeout'] if 'ParkingTimeout' in raw else None)
     if v_timeout is None:
         v_timeout = (raw['Timeout'] if 'Timeout' in raw else None)
-    if v_timeout is None:
-        v_timeout = None
-    else:
+    if v_timeout is not None:
         if type(v_timeout) is str:
             try:
                 v_timeout = _opt_float(v_timeout)
@@ -3168,9 +3136,7 @@ def from_ami_DialBegin(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueid', True, None)
     self.dest_uniqueid = v_dest_uniqueid
     v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
-    if v_uniqueid is None:
-        v_uniqueid = None
-    else:
+    if v_uniqueid is not None:
         if type(v_uniqueid) is not str:
             v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, None)
     self.uniqueid = v_uniqueid
@@ -3239,9 +3205,7 @@ def from_ami_DialState(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueid', True, None)
     self.dest_uniqueid = v_dest_uniqueid
     v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
-    if v_uniqueid is None:
-        v_uniqueid = None
-    else:
+    if v_uniqueid is not None:
         if type(v_uniqueid) is not str:
             v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, None)
     self.uniqueid = v_uniqueid
@@ -3304,9 +3268,7 @@ def from_ami_DialEnd(cls: type[Any], raw: Mapping[str, Any]) -> Any:
         v_dest_uniqueid = _coerce(str, v_dest_uniqueid, raw, 'DestUniqueid', True, None)
     self.dest_uniqueid = v_dest_uniqueid
     v_uniqueid = (raw['Uniqueid'] if 'Uniqueid' in raw else None)
-    if v_uniqueid is None:
-        v_uniqueid = None
-    else:
+    if v_uniqueid is not None:
         if type(v_uniqueid) is not str:
             v_uniqueid = _coerce(str, v_uniqueid, raw, 'Uniqueid', False, None)
     self.uniqueid = v_uniqueid
