@@ -66,6 +66,13 @@ def _interesting(*rule_types: type[Rules]) -> frozenset[str]:
 #: The parser of each event name some rule consumes (INTERESTING_EVENTS).
 _PARSERS = {name: ami.RECORD_TYPES[name].from_ami for name in _interesting(Ami1Rules, Ami2Rules)}
 
+#: What the manager does with an event name: (parser, handler, (header,
+#: value) that means "ignore" or None, whether the record goes through the
+#: rules' ``release`` while something is held). A step without a parser is
+#: a restart marker or a resync's input (``_special_step``), with the live
+#: step of the same name, if any, in the handler's place.
+Step = tuple[Any, Any, "tuple[str, str] | None", bool]
+
 
 @mypyc_attr(allow_interpreted_subclasses=True)
 class ChannelManager(HookDelivery):
@@ -119,8 +126,9 @@ class ChannelManager(HookDelivery):
         self._evidence = DialectEvidence()
         self._releasing = False
         self._rules: Rules = _DIALECTS[self._dialect](self._tracker)
-        #: event name -> (parser, handler, (header, value) that means "ignore")
-        self._steps: dict[str, tuple[Any, Any, tuple[str, str] | None]] = {}
+        #: event name -> (parser, handler, (header, value) that means "ignore",
+        #: whether the record may end something ``held``); see _bind_rules
+        self._steps: dict[str, Step] = {}
         self._held: dict[str, Any] = {}
         self._resync_input = ResyncCollector()
         self._bind_rules()
@@ -198,17 +206,13 @@ class ChannelManager(HookDelivery):
                 name = None
             if name.__class__ is not str:
                 name = ami.event_name(event)
-            if name == RESTART_EVENT:  # a runner saw Asterisk's startup time move
-                self._restart()
-                step = None
-            elif name in RESYNC_EVENTS and self._take_resync_input(name, event):
-                step = None  # a list answer or a barrier: never a call event
-            else:
-                step = self._steps.get(name)
+            step = self._steps.get(name)
+            if step is not None and step[0] is None:
+                step = self._special_step(name, event, step[1])
             if step is not None and (step[2] is None or event.get(step[2][0]) != step[2][1]):
                 record = step[0](event)
                 tracker.timestamp = record.timestamp
-                if self._held:
+                if self._held and step[3]:
                     self._rules.release(record)
                 step[1](record)
         except ChannelGone as err:
@@ -236,10 +240,27 @@ class ChannelManager(HookDelivery):
         """Index the current dialect's handlers by event name, with their parsers."""
         rules = self._rules
         ignore = rules.IGNORE_WHEN
-        self._steps = {record_type.EVENT: (_PARSERS[record_type.EVENT], handler,
-                                           ignore.get(record_type.EVENT))
-                       for record_type, handler in rules.handlers.items()}
+        steps: dict[str, Step] = {
+            record_type.EVENT: (_PARSERS[record_type.EVENT], handler, ignore.get(record_type.EVENT),
+                                rules.may_release(record_type))
+            for record_type, handler in rules.handlers.items()}
+        # The restart marker and a resync's list answers share the one
+        # lookup every event makes: a step without a parser sends them to
+        # _special_step, with the dialect's own step (or None) for an event
+        # that turns out to be a live one (a UserEvent that is no barrier).
+        for name in RESYNC_EVENTS:
+            steps[name] = (None, steps.get(name), None, False)
+        self._steps = steps
         self._held = rules.held
+
+    def _special_step(self, name: str, event: Mapping[str, Any], live: Step | None) -> Step | None:
+        """A restart marker or a resync's input: act on it; the step left to apply, if any."""
+        if name == RESTART_EVENT:  # a runner saw Asterisk's startup time move
+            self._restart()
+            return None
+        if self._take_resync_input(name, event):
+            return None  # a list answer or a barrier: never a call event
+        return live
 
     def _held_back(self, event: Mapping[str, Any]) -> bool:
         """While the dialect is unknown: keep back an event a dialect would apply its own way.

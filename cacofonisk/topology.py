@@ -9,7 +9,12 @@ Cycles (possible with bad input) are cut by a visited set.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .fsm.channel import Channel
+
+if TYPE_CHECKING:
+    from .bridges import Bridge
 
 
 def dialing_channel(channel: Channel) -> Channel:
@@ -32,15 +37,15 @@ def dialing_channel(channel: Channel) -> Channel:
 
 def walk_to_dialer(channel: Channel) -> Channel:
     """``dialing_channel`` without its shortcuts: follow back_dial until it ends or repeats."""
-    seen = {id(channel)}
+    seen = {channel}  # channels hash by identity
     current = channel
     while current.back_dial is not None:
         a_chan = current.back_dial
         if a_chan.back_local_bridge is not None:
             a_chan = a_chan.back_local_bridge
-        if id(a_chan) in seen:
+        if a_chan in seen:
             break
-        seen.add(id(a_chan))
+        seen.add(a_chan)
         current = a_chan
     return current
 
@@ -60,8 +65,8 @@ def dialed_channels(channel: Channel, *, through_own_local: bool) -> list[Channe
     # function that calls itself is a reference cycle (function -> cell ->
     # function) that holds the walked channels until the cyclic collector
     # runs; this keeps every call's garbage to plain reference counting.
-    found: dict[int, Channel] = {}
-    seen = {id(channel)}
+    found: dict[Channel, None] = {}  # channels hash by identity; a dict keeps dial order
+    seen = {channel}
     dials = channel.fwd_dials
     if through_own_local and channel.fwd_local_bridge is not None:
         dials = channel.fwd_local_bridge.fwd_dials
@@ -70,14 +75,14 @@ def dialed_channels(channel: Channel, *, through_own_local: bool) -> list[Channe
         for b_chan in stack[-1]:
             local = b_chan.fwd_local_bridge
             if local is None:
-                found.setdefault(id(b_chan), b_chan)
-            elif id(local) not in seen:
-                seen.add(id(local))
+                found[b_chan] = None
+            elif local not in seen:
+                seen.add(local)
                 stack.append(iter(list(local.fwd_dials)))
                 break  # depth first, as Asterisk dials: resume here after it
         else:
             stack.pop()
-    return list(found.values())
+    return list(found)
 
 
 def creation_order(channel: Channel) -> tuple[float, int, str]:
@@ -150,7 +155,7 @@ def bridge_peers(channel: Channel) -> set[Channel]:
 def walk_bridge_peers(channel: Channel) -> set[Channel]:
     """``bridge_peers`` without its shortcut: walk every bridge and Local pair."""
     peers: set[Channel] = set()
-    seen_bridges: set[int] = set()
+    seen_bridges: set[Bridge] = set()  # bridges hash by identity
     # A to-do list rather than a recursive closure (no reference cycle; see
     # dialed_channels). The result is a set, so the walk order is free.
     todo = [channel]
@@ -162,9 +167,9 @@ def walk_bridge_peers(channel: Channel) -> set[Channel]:
         peers.add(channel)
     while todo:
         bridge = todo.pop().bridge
-        if bridge is None or id(bridge) in seen_bridges:
+        if bridge is None or bridge in seen_bridges:
             continue
-        seen_bridges.add(id(bridge))
+        seen_bridges.add(bridge)
         for peer in bridge.peers:
             if peer.is_relevant:
                 peers.add(peer)

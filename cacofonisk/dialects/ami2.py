@@ -46,9 +46,14 @@ def _channel_fields(record_type: type[ami.AmiEvent]) -> tuple[str, ...]:
     return tuple(name for name in _CHANNEL_FIELDS if name in names)
 
 
-#: per record type, the fields that name a channel (computed once, not per event)
+#: the fields of a record type that names one channel, by its ``uniqueid``
+_UNIQUEID_ONLY = ("uniqueid",)
+#: per record type, the fields that name a channel (computed once, not per
+#: event; the one _UNIQUEID_ONLY tuple for the common case)
 _FIELDS_BY_TYPE: dict[type[ami.AmiEvent], tuple[str, ...]] = {
-    record_type: _channel_fields(record_type) for record_type in ami.RECORD_TYPES.values()}
+    record_type: (_UNIQUEID_ONLY if fields == _UNIQUEID_ONLY else fields)
+    for record_type in ami.RECORD_TYPES.values()
+    for fields in (_channel_fields(record_type),)}
 
 
 def _dialed(channel: Channel) -> list[Channel]:
@@ -102,15 +107,24 @@ class Ami2Rules(TransferRules):
     def release(self, record: ami.AmiEvent) -> None:
         """Report the held-back rings of the calls this record ends a dial burst of.
 
-        Runs before the record is applied, for every record while a ring is
-        held, so it only looks at the fields of this record type that name
-        a channel.
+        Runs before the record is applied, for every record that names a
+        channel (``may_release``) while a ring is held, so it only looks at
+        the fields of this record type that name one; most name a single
+        channel by ``uniqueid``, read directly.
         """
         pending_rings = self.pending_rings
-        get = self.tracker.channels.get
+        get = self._channel_by_id
         fields = _FIELDS_BY_TYPE.get(record.__class__)
         if fields is None:
             fields = _FIELDS_BY_TYPE[record.__class__] = _channel_fields(record.__class__)
+        if fields is _UNIQUEID_ONLY:
+            channel = get(record.uniqueid)  # type: ignore[attr-defined]
+            if channel is not None:
+                linkedid = channel.linkedid
+                pending = pending_rings.get(linkedid)
+                if pending is not None and not self._continues_burst(record, pending):
+                    self._flush_ring(linkedid)
+            return
         for name in fields:
             uniqueid = getattr(record, name)
             if uniqueid:
@@ -120,6 +134,10 @@ class Ami2Rules(TransferRules):
                     pending = pending_rings.get(linkedid)
                     if pending is not None and not self._continues_burst(record, pending):
                         self._flush_ring(linkedid)
+
+    def may_release(self, record_type: type[ami.AmiEvent]) -> bool:
+        """Only a record that names a channel can end a dial burst."""
+        return bool(_FIELDS_BY_TYPE.get(record_type) or _channel_fields(record_type))
 
     # -- channel identity -------------------------------------------------------
 

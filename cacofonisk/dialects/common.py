@@ -138,7 +138,7 @@ class Rules:
 
         The manager does the same through its own index of ``handlers``.
         """
-        if self.held:
+        if self.held and self.may_release(record.__class__):
             self.release(record)
         handler = self.handlers.get(record.__class__)
         if handler is not None:
@@ -146,6 +146,10 @@ class Rules:
 
     def release(self, record: ami.AmiEvent) -> None:
         """Report what ``held`` keeps back and this record, about to apply, ends."""
+
+    def may_release(self, record_type: type[ami.AmiEvent]) -> bool:
+        """Whether a record of this type can end something ``held`` (False: skip ``release``)."""
+        return False
 
     def flush(self) -> None:
         """The stream is idle or over: report anything held back (nothing, by default)."""
