@@ -18,11 +18,14 @@ from setuptools import setup
 HERE = Path(__file__).resolve().parent
 
 #: The modules compiled when CACOFONISK_MYPYC=1: everything a live event
-#: passes through after parsing. Records (events.py, calls.py, callerid.py:
-#: attrs classes), the generated parsers and the adapters stay interpreted.
+#: passes through, from its parser (parsers_generated.py, written from
+#: events.py's field tables by ``python -m cacofonisk.parsergen``) on.
+#: Records (events.py, calls.py, callerid.py: attrs classes) and the
+#: adapters stay interpreted.
 COMPILED = [
     "cacofonisk/manager.py",
     "cacofonisk/dialect_hold.py",
+    "cacofonisk/parsers_generated.py",
     "cacofonisk/hook_delivery.py",
     "cacofonisk/tracker.py",
     "cacofonisk/registry.py",

@@ -111,6 +111,15 @@ class ConfigurationError(CacofoniskError):
     """Bad settings given by the user (a runner's hosts, a CLI option ...)."""
 
 
+class GeneratedCodeOutOfDate(CacofoniskError):
+    """A checked-in generated module no longer matches what it is generated from.
+
+    Raised by the parser of a record class whose ``ami(...)`` fields changed
+    after cacofonisk/parsers_generated.py was written; the message names
+    the command that rewrites it.
+    """
+
+
 class ConnectionFailed(CacofoniskError):
     """A connection to an Asterisk server could not be made or was refused."""
 

@@ -22,13 +22,13 @@ Records have no behaviour beyond construction: build them in tests directly
 """
 from __future__ import annotations
 
-import operator
+import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import attrs
 
-from .errors import MalformedEvent
+from .errors import GeneratedCodeOutOfDate, MalformedEvent
 
 _REQUIRED = attrs.NOTHING
 _T = TypeVar("_T", bound="AmiEvent")
@@ -97,25 +97,31 @@ class AmiEvent:
         """Build the record from one AMI event; MalformedEvent if a field is bad.
 
         Each record class gets its own parser, generated from its field
-        declarations when the class is registered (see ``_compile``): one
-        dict lookup per header and no per-field function calls, since this
-        runs for every event a busy server sends.
+        declarations into parsers_generated.py (``python -m
+        cacofonisk.parsergen``; compiled with the core by the mypyc build)
+        and installed below: one dict lookup per header and plain attribute
+        stores, since this runs for every event a busy server sends.
         """
-        raise NotImplementedError  # replaced per class by _register
+        raise NotImplementedError  # replaced per class by _install_parsers
 
 
-def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
-    """The ``__set__`` of the slot that holds field ``name`` (on cls or a base).
+def _builder(cls: type[_T]) -> type[Any]:
+    """A private mutable twin of record class ``cls``, for its parsers to fill.
 
-    Calling the slot's own setter skips ``object.__setattr__``'s attribute
-    lookup through the MRO: record construction is about 40% faster, and
-    the class stays frozen for everyone else.
+    The twin is a subclass that adds no slot (the same memory layout) and
+    puts back ``object``'s own ``__setattr__``, so a parser fills it with
+    plain attribute stores, then sets ``__class__`` to the frozen record
+    class: the result is an ordinary frozen, slotted ``cls`` instance. That
+    costs about half of calling each slot's ``__set__`` (a method-wrapper
+    that allocates an argument tuple per call), interpreted or compiled.
     """
-    for klass in cls.__mro__:
-        slot = klass.__dict__.get(name)
-        if slot is not None and hasattr(slot, "__set__"):
-            return slot.__set__  # type: ignore[no-any-return]
-    raise TypeError(f"{cls.__name__}.{name} is not a slot")
+    return type(f"{cls.__name__}Builder", (cls,), {
+        "__slots__": (), "__module__": cls.__module__,
+        "__qualname__": f"{cls.__qualname__}Builder",
+        # both: CPython uses the C setter only if neither is a Python function
+        "__setattr__": object.__setattr__, "__delattr__": object.__delattr__,
+        "__init__": object.__init__,  # the twin is made empty, then filled
+    })
 
 
 def _coerce(conv: Callable[[str], Any], value: Any, raw: Mapping[str, Any], key: str,
@@ -140,119 +146,25 @@ def _coerce(conv: Callable[[str], Any], value: Any, raw: Mapping[str, Any], key:
         raise MalformedEvent(raw, key, f"not valid ({value!r})") from err
 
 
-def _parser_env(cls: type, **extra: Any) -> dict[str, Any]:
-    """The names a generated parser of ``cls`` uses, for both parsers."""
-    env: dict[str, Any] = {"_coerce": _coerce, "_new": object.__new__, "_float": float,
-                           "_lines": _lines, "set_raw": _slot_setter(cls, "raw"),
-                           "set_timestamp": _slot_setter(cls, "timestamp"), **extra}
-    for field in attrs.fields(cls):
-        if "ami" in field.metadata:
-            name = field.name
-            env[f"conv_{name}"] = field.metadata["conv"]
-            env[f"default_{name}"] = None if field.metadata["required"] else field.default
-            env[f"set_{name}"] = _slot_setter(cls, name)
-    return env
-
-
-def _value_code(field: Any, var: str) -> list[str]:
-    """Lines that turn the raw header value in ``var`` into the field's value."""
-    md, name = field.metadata, field.name
-    conv = md["conv"]
-    slow = f"_coerce(conv_{name}, {var}, raw, {md['ami'][0]!r}, {md['required']}, default_{name})"
-    if conv is str:
-        return [f"    if {var}.__class__ is not str: {var} = {slow}"]
-    if conv is _lines:
-        return [f"    {var} = default_{name} if {var} is None else _lines({var})"]
-    return [f"    if {var}.__class__ is str:",
-            f"        try: {var} = conv_{name}({var})",
-            f"        except (TypeError, ValueError): {var} = {slow}",
-            f"    else: {var} = {slow}"]
-
-
-def _finish(body: list[str], env: dict[str, Any]) -> Callable[..., Any]:
-    """Add the Timestamp and the return to a parser's lines; compile it."""
-    body += ["    stamp = raw.get('Timestamp')",
-             "    if stamp is not None:",
-             "        try: stamp = _float(stamp[0] if stamp.__class__ is list else stamp)",
-             "        except (TypeError, ValueError, IndexError): stamp = None",
-             "    set_timestamp(self, stamp)",
-             "    return self"]
-    exec("\n".join(body), env)  # noqa: S102 - generated from our own field table
-    return env["from_ami"]  # type: ignore[no-any-return]
-
-
 def _fields(cls: type) -> list[Any]:
     """The ``ami(...)`` fields of a record class, in order."""
     return [field for field in attrs.fields(cls) if "ami" in field.metadata]
 
 
-def _compile_careful(cls: type[_T]) -> Callable[[type[_T], Mapping[str, Any]], _T]:
-    """Generate the careful parser of a record class from its ``ami(...)`` fields.
+def field_table_digest(cls: type) -> str:
+    """A short digest of what a record class's parsers are generated from.
 
-    Each field costs a lookup (with fallback header names), one class check
-    and a slot store: a required header is read with a subscript, an
-    optional one with ``get``; a string field takes a ``str`` value as is, a
-    converted field (int, bool ...) calls its converter. Anything else
-    (missing, a list, a conversion error) goes through ``_coerce``.
+    parsers_generated.py stores it per class; at import a class whose
+    ``ami(...)`` fields changed since the file was generated gets a parser
+    that says to regenerate, instead of one that silently misreads events.
     """
-    body = ["def from_ami(cls, raw):", "    get = raw.get", "    self = _new(cls)",
-            "    set_raw(self, raw)"]
+    table: list[tuple[Any, ...]] = [(cls.__name__, getattr(cls, "EVENT", ""))]
     for field in _fields(cls):
-        keys = field.metadata["ami"]
-        if field.metadata["required"]:
-            body.append(f"    try: v = raw[{keys[0]!r}]")
-            body.append("    except KeyError: v = None")
-        else:
-            body.append(f"    v = get({keys[0]!r})")
-        for key in keys[1:]:
-            body.append(f"    if v is None: v = get({key!r})")
-        body += _value_code(field, "v")
-        body.append(f"    set_{field.name}(self, v)")
-    return _finish(body, _parser_env(cls))
-
-
-def _compile(cls: type[_T]) -> Callable[[type[_T], Mapping[str, Any]], _T]:
-    """Generate ``from_ami`` for a record class: the fast path of parsing.
-
-    All the headers that events of this type carry (fields not marked
-    ``often_absent``) are read with one ``operator.itemgetter`` call; if one
-    is missing (an old Asterisk, a fallback header name, bad input), the
-    event goes through the careful parser instead, which also names the
-    missing header. Every event a busy server sends goes through here.
-    """
-    careful = _compile_careful(cls)
-    fields = _fields(cls)
-    usual = [field for field in fields if not field.metadata["often_absent"]]
-    if not usual:
-        return careful
-    env = _parser_env(cls, careful=careful,
-                      fetch=operator.itemgetter(*(f.metadata["ami"][0] for f in usual)))
-    unpack = ", ".join(f"v_{field.name}" for field in usual)  # one key: the value itself
-    body = ["def from_ami(cls, raw):",
-            f"    try: {unpack} = fetch(raw)",
-            "    except KeyError: return careful(cls, raw)",
-            "    self = _new(cls)", "    set_raw(self, raw)"]
-    if len(usual) < len(fields):
-        body.append("    get = raw.get")
-    for field in fields:
-        md, name = field.metadata, field.name
-        keys, var = md["ami"], f"v_{name}"
-        if md["often_absent"]:
-            body.append(f"    {var} = get({keys[0]!r})")
-            for key in keys[1:]:
-                body.append(f"    if {var} is None: {var} = get({key!r})")
-        elif len(keys) > 1:
-            # a None value means "look at the next header name": careful path
-            body.append(f"    if {var} is None: return careful(cls, raw)")
-        if md["often_absent"] and not md["required"]:
-            # absent is this field's common case: the default, without _coerce
-            body.append(f"    if {var} is None: {var} = default_{name}")
-            body.append("    else:")
-            body += ["    " + line for line in _value_code(field, var)]
-        else:
-            body += _value_code(field, var)
-        body.append(f"    set_{name}(self, {var})")
-    return _finish(body, env)
+        md, conv = field.metadata, field.metadata["conv"]
+        table.append((field.name, md["ami"], f"{conv.__module__}.{conv.__qualname__}",
+                      md["required"], None if md["required"] else field.default,
+                      md["often_absent"]))
+    return hashlib.sha256(repr(table).encode()).hexdigest()[:16]
 
 
 def _register(cls: type[_T]) -> type[_T]:
@@ -262,7 +174,6 @@ def _register(cls: type[_T]) -> type[_T]:
             md = field.metadata
             spec.append((field.name, md["ami"], md["conv"], md["required"]))
     cls._SPEC = tuple(spec)
-    cls.from_ami = classmethod(_compile(cls))  # type: ignore[assignment]
     RECORD_TYPES[cls.EVENT] = cls
     return cls
 
@@ -904,3 +815,51 @@ def parse(raw: Mapping[str, Any]) -> AmiEvent:
     if cls is None:
         return GenericEvent(raw=raw, name=name)
     return cls.from_ami(raw)
+
+
+def _out_of_date(cls: type[_T]) -> Callable[[type[_T], Mapping[str, Any]], _T]:
+    """The parser of a class whose field table changed since the parsers were written."""
+    def from_ami(_cls: type[_T], _raw: Mapping[str, Any]) -> _T:
+        raise GeneratedCodeOutOfDate(
+            f"cacofonisk/parsers_generated.py is out of date for {cls.__name__} "
+            f"(its ami(...) fields changed): run python -m cacofonisk.parsergen")
+    return from_ami
+
+
+def install_parsers(record_types: Mapping[str, type[AmiEvent]],
+                    generated: Mapping[str, tuple[Any, Any, str]]) -> dict[str, Any]:
+    """Make each record class's ``from_ami`` its generated parser.
+
+    ``generated`` is parsers_generated.PARSERS: event name -> (fast parser,
+    careful parser, digest of the field table it was written from). A class
+    it does not know, or knows with another field table (events.py changed,
+    the generator was not run), gets a parser that raises
+    GeneratedCodeOutOfDate naming the command to run, instead of one that
+    silently misreads events; this module still imports, so that the
+    generator itself can run.
+
+    Returns:
+        event name -> its careful parser (every header with its fallbacks).
+    """
+    careful_parsers: dict[str, Any] = {}
+    for name, cls in record_types.items():
+        fast, careful, digest = generated.get(name, (None, None, ""))
+        if fast is None or careful is None or digest != field_table_digest(cls):
+            fast = careful = _out_of_date(cls)
+        cls.from_ami = classmethod(fast)  # type: ignore[assignment]
+        careful_parsers[name] = careful
+    return careful_parsers
+
+
+def _generated_parsers() -> Mapping[str, tuple[Any, Any, str]]:
+    """parsers_generated.PARSERS; none if it names a record class that is gone."""
+    try:
+        from . import parsers_generated  # it reads this module's classes: import it last
+    except AttributeError:  # a class was renamed or removed: every parser says regenerate
+        return {}
+    return parsers_generated.PARSERS
+
+
+#: event name -> the careful parser (every header with its fallbacks), for tests
+CAREFUL_PARSERS: dict[str, Callable[[type[Any], Mapping[str, Any]], Any]] = \
+    install_parsers(RECORD_TYPES, _generated_parsers())

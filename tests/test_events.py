@@ -537,7 +537,7 @@ def _raw_events(draw: Any) -> tuple[type[ami.AmiEvent], dict[str, Any]]:
 @given(_raw_events())
 def test_fast_parser_gives_the_same_record_or_error_as_the_careful_one(case: Any) -> None:
     cls, raw = case
-    careful = ami._compile_careful(cls)
+    careful = ami.CAREFUL_PARSERS[cls.EVENT]
     assert _outcome(lambda c, r: c.from_ami(r), cls, raw) == _outcome(careful, cls, raw)
 
 
@@ -547,7 +547,7 @@ def test_fast_parser_matches_the_careful_one_on_every_recorded_event() -> None:
 
     if not SHARED.is_dir():
         pytest.skip(SKIP_REASON)
-    careful = {cls: ami._compile_careful(cls) for cls in ami.RECORD_TYPES.values()}
+    careful = {cls: ami.CAREFUL_PARSERS[cls.EVENT] for cls in ami.RECORD_TYPES.values()}
     seen = 0
     for folder in ("conformance/ami1", "conformance/ami2", "lab"):
         for log in logs(folder):
