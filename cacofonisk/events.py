@@ -105,8 +105,11 @@ class AmiEvent:
         raise NotImplementedError  # replaced per class by _install_parsers
 
 
-def _builder(cls: type[_T]) -> type[Any]:
-    """A private mutable twin of record class ``cls``, for its parsers to fill.
+def _builder(cls: type[Any]) -> type[Any]:
+    """A private mutable twin of record class ``cls``, for the code that makes its instances.
+
+    The parsers (``parsers_generated.py``), ``make_caller_id`` and the call
+    events' keyword constructors (``calls.BUILD``) fill one per record.
 
     The twin is a subclass that adds no slot (the same memory layout) and
     puts back ``object``'s own ``__setattr__``, so a parser fills it with
@@ -121,6 +124,7 @@ def _builder(cls: type[_T]) -> type[Any]:
         # both: CPython uses the C setter only if neither is a Python function
         "__setattr__": object.__setattr__, "__delattr__": object.__delattr__,
         "__init__": object.__init__,  # the twin is made empty, then filled
+        "BUILDER_OF": cls,  # a twin, not a record type (see calls._all_record_types)
     })
 
 
