@@ -79,11 +79,30 @@ def count(python: str, args: list[str]) -> tuple[int, int]:
 def per_event(python: str, ami: str, copies: int, window: int, impl: str) -> float:
     """Instructions per event of the pass alone (both runs in parallel)."""
     common = [ami, str(copies), str(window), impl]
+    # Once without callgrind first: on a fresh clone the two parallel runs
+    # below would otherwise race to compile the modules they import (the
+    # generated parsers, bench/worker.py) to __pycache__, and the one that
+    # compiles them pays millions of instructions the other does not.
+    subprocess.run([python, __file__, "--inner", ami, "1", "1", impl, "setup"],
+                   capture_output=True, cwd="/tmp", check=False,
+                   env={**os.environ, "PYTHONHASHSEED": "0"})
     with subprocess.Popen([sys.executable, __file__, "--pair", python, *common, "setup"],
                           stdout=subprocess.PIPE, text=True) as setup:
         full, events = count(python, [*common, "timed"])
         out, _ = setup.communicate()
     base = int(out.split()[0])
+    if full <= base:
+        # Cannot be: the pass costs something. The two runs did not run the
+        # same set-up (a file written or compiled by one of them while the
+        # other read it); measure again, one run after the other.
+        print(f"bench: icount: the parallel runs of {impl} {ami} disagree "
+              f"({full:,} <= {base:,} instructions); measuring again one after the other",
+              file=sys.stderr, flush=True)
+        base = count(python, [*common, "setup"])[0]
+        full, events = count(python, [*common, "timed"])
+        if full <= base:
+            raise SystemExit(f"icount: {impl} {ami}: the pass measured no instructions "
+                             f"({full:,} with it, {base:,} without); run it again")
     return (full - base) / events
 
 
