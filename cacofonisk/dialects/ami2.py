@@ -118,15 +118,10 @@ class Ami2Rules(TransferRules):
         if fields is None:
             fields = _FIELDS_BY_TYPE[record.__class__] = _channel_fields(record.__class__)
         if fields is _UNIQUEID_ONLY:
-            channel = get(record.uniqueid)  # type: ignore[attr-defined]
-            if channel is not None:
-                linkedid = channel.linkedid
-                pending = pending_rings.get(linkedid)
-                if pending is not None and not self._continues_burst(record, pending):
-                    self._flush_ring(linkedid)
-            return
-        for name in fields:
-            uniqueid = getattr(record, name)
+            uniqueids: Any = (record.uniqueid,)  # type: ignore[attr-defined]
+        else:
+            uniqueids = [getattr(record, name) for name in fields]
+        for uniqueid in uniqueids:
             if uniqueid:
                 channel = get(uniqueid)
                 if channel is not None:
