@@ -61,7 +61,7 @@ class Worker:
     """``cacofonisk listen --cluster`` in its own process, JSON lines to a file."""
 
     def __init__(self, directory: Path, name: str, url: str, config: Path, ttl: float,
-                 replicas: int, extra: Sequence[str] = ()) -> None:
+                 replicas: int, extra: Sequence[str] = (), publish: str | None = None) -> None:
         self.name = name
         self.out = directory / f"{name}.jsonl"
         self.err = directory / f"{name}.log"
@@ -70,7 +70,7 @@ class Worker:
                 [PYTHON, "-m", "cacofonisk", "-v", "listen", "--cluster", url, "--config",
                  str(config), "--format", "jsonl", "--lease-ttl", str(ttl),
                  "--cluster-replicas", str(replicas), "--worker-id", name,
-                 "--publish", url, "--stream-replicas", str(replicas), *extra],
+                 "--publish", publish or url, "--stream-replicas", str(replicas), *extra],
                 stdout=out, stderr=err)
 
     def kill(self) -> None:

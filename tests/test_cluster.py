@@ -262,6 +262,99 @@ async def test_a_handover_leaves_no_ended_call_in_the_checkpoint(store: LeaseSto
     assert saved == list(channel_entries(follower.runner.channel_managers[0]))
 
 
+class _Unacked:
+    """A publishing output whose records stay unacknowledged until ``ack()``,
+    like a publisher while NATS is slow or away."""
+
+    def __init__(self) -> None:
+        self.hooks: list[str] = []
+        self.waiting: list[Any] = []
+
+    def on_cluster_event(self, record: Any, origin: Any, deadline: Any, stored: Any) -> None:
+        self.hooks.append(record.HOOK)
+        self.waiting.append(stored)
+
+    def ack(self) -> None:
+        for stored in self.waiting:
+            stored()
+        self.waiting.clear()
+
+
+async def _checkpointed(store: LeaseStore, server: str) -> dict[str, dict[str, str]]:
+    return {c["Uniqueid"]: c for c in (await store.checkpoint(server))[0]}
+
+
+async def test_an_ended_call_stays_in_the_checkpoint_until_its_hangup_is_stored(
+        store: LeaseStore) -> None:
+    """A worker killed (or cut off) while its publisher still holds a
+    hangup must leave the call to its successor, flagged with the hangup's
+    event id, and a hand-over that cannot wait for the ack must too."""
+    from cacofonisk.commands.demo import answered_call
+    from cacofonisk.testing.ami_server import AmiTestServer
+
+    output = _Unacked()
+    caller = "pbx1-1700000000.0"
+    async with AmiTestServer(answered_call(0, system="pbx1"), username="u", secret="s",
+                             restamp=True, rate=50) as srv:
+        follower = Follower({"name": "pbx1", "host": srv.host, "port": srv.port,
+                             "username": "u", "password": "s"}, output, store, "w1", 1,
+                            {"idle_flush": 0.05})
+        await follower.start(time.monotonic() + 60)
+        for _ in range(200):
+            if "on_hangup" in output.hooks and not follower.runner.channel_managers[0].channels:
+                break
+            await asyncio.sleep(0.05)
+        assert "on_hangup" in output.hooks
+        await asyncio.sleep(0.5)  # two prune rounds: the hangup is still not acked
+        held = await _checkpointed(store, "pbx1")
+        assert caller in held and held[caller]["HangupEventId"].startswith(caller)
+
+        follower.valid_until = time.monotonic() + 0.3  # the hand-over waits up to here
+        started = time.monotonic()
+        await follower.stop(flush=True)
+        assert time.monotonic() - started >= 0.25  # it waited for the ack, in vain
+        assert caller in await _checkpointed(store, "pbx1")
+
+        successor = Follower({"name": "pbx1", "host": srv.host, "port": srv.port,
+                              "username": "u", "password": "s"}, output, store, "w2", 2,
+                             {"idle_flush": 0.05})
+        output.ack()  # too late for w1: the successor does not find it stored
+        await successor.start(time.monotonic() + 60)
+        try:
+            assert successor.pending_hangups == {caller: held[caller]["HangupEventId"]}
+        finally:
+            await successor.stop(flush=False)
+
+
+async def test_a_stored_hangup_takes_its_call_out_of_the_checkpoint(
+        store: LeaseStore) -> None:
+    from cacofonisk.commands.demo import answered_call
+    from cacofonisk.testing.ami_server import AmiTestServer
+
+    output = _Unacked()
+    async with AmiTestServer(answered_call(0, system="pbx1"), username="u", secret="s",
+                             restamp=True, rate=50) as srv:
+        follower = Follower({"name": "pbx1", "host": srv.host, "port": srv.port,
+                             "username": "u", "password": "s"}, output, store, "w1", 1,
+                            {"idle_flush": 0.05})
+        await follower.start(time.monotonic() + 60)
+        try:
+            for _ in range(200):
+                if "pbx1-1700000000.0" in await _checkpointed(store, "pbx1") \
+                        and "on_hangup" in output.hooks:
+                    break
+                await asyncio.sleep(0.05)
+            output.ack()
+            for _ in range(40):  # the pump looks again every PRUNE_EVERY
+                if not await _checkpointed(store, "pbx1"):
+                    break
+                await asyncio.sleep(0.05)
+            assert await _checkpointed(store, "pbx1") == {}
+            assert follower._unstored == 0
+        finally:
+            await follower.stop(flush=True)
+
+
 async def test_a_server_that_refuses_the_login_is_released_not_held(
         store: LeaseStore, tmp_path: Path) -> None:
     """Holding its lease would keep every other worker from trying it."""

@@ -138,3 +138,59 @@ async def test_failover_kill_sigterm_and_cut_lose_no_call_and_never_overlap(
     # and in stream order: a fenced worker's unsent records were dropped by its
     # publisher (expired), not sent after its successor's
     assert overlapping_publishers(stored) == []
+
+
+async def test_a_worker_killed_while_its_records_wait_unsent_loses_no_call(
+        tmp_path: Path) -> None:
+    """w1 follows the server but its publisher cannot reach NATS (a cut
+    proxy): every record waits in its buffer. w1 is killed; the calls that
+    ended under w1 are in its local output only. The successor w2 must
+    still store each of them, ended with the very hangup record (event id)
+    w1 made, from the checkpoint w1 kept them in."""
+    from cacofonisk.testing import nats_server
+
+    node = nats_server.single(tmp_path / "nats")
+    proxy = TcpProxy(node.port)
+    farm: Farm | None = None
+    workers: dict[str, Worker] = {}
+    try:
+        proxy.start()
+        proxy.cut()
+        farm = Farm(tmp_path, servers=1, calls=24, in_flight=4, rate=40.0)
+        workers["w1"] = Worker(tmp_path, "w1", node.url, farm.config, TTL, 1,
+                               publish=f"nats://127.0.0.1:{proxy.port}")
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if sum(r["event"] == "on_hangup" for r in workers["w1"].records()) >= 3:
+                break
+            await asyncio.sleep(0.1)
+        workers["w1"].kill()
+        ended_by_w1 = {r["call_id"]: r["event_id"] for r in workers["w1"].records()
+                       if r["event"] == "on_hangup"}
+        assert len(ended_by_w1) >= 3, "w1 saw too few calls end to test anything"
+
+        killed = time.time()
+        workers["w2"] = Worker(tmp_path, "w2", node.url, farm.config, TTL, 1)
+        await wait_followed(node.url, TTL, farm.names, {"w2"}, killed, 2 * TTL + RESYNC + 10)
+        deadline = time.time() + 40
+        while farm.poll_finished() != set(farm.names) and time.time() < deadline:
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)
+        assert await asyncio.to_thread(workers["w2"].terminate) == 0
+        stored = await stream_records(node.url)
+    finally:
+        for worker in workers.values():
+            if worker.proc.poll() is None:
+                await asyncio.to_thread(worker.terminate)
+        if farm is not None:
+            farm.stop()
+        proxy.stop()
+        node.stop()
+
+    assert not [r for r in stored if r["worker"] == "w1"], "w1's publisher was cut off"
+    stored_hangups = {r["call_id"]: r["event_id"] for r in stored if r["event"] == "on_hangup"}
+    missing = sorted(set(ended_by_w1) - set(stored_hangups))
+    assert not missing, f"calls that ended under the killed w1 were never stored: {missing}"
+    assert {c: stored_hangups[c] for c in ended_by_w1} == ended_by_w1
+    calls = per_call(stored)
+    assert all(n["on_hangup"] == 1 for n in calls.values())

@@ -16,10 +16,13 @@ predecessor's view) and its connect-time resync against
 ``CoreShowChannels`` ends the calls that vanished during the gap with the
 honest "ended while disconnected" record, while calls still up go on
 without a second ring or answer. A channel that hung up stays in the
-checkpoint until its records were handed on, then is removed; until then
-its entry carries the event id of the on_hangup handed on
+checkpoint until its on_hangup record is stored for good (JetStream
+acknowledged it, with ``--publish``; handed on, without), then is removed;
+until then its entry carries the event id of that on_hangup
 (``HangupEventId``), and a successor that ends the call gives its record
 that same id, so the two are one record for JetStream's de-duplication.
+So a worker killed (or cut off) while its publisher still holds a call's
+records loses no call: the successor reports its end.
 """
 from __future__ import annotations
 
@@ -40,6 +43,13 @@ log = logging.getLogger(__name__)
 
 #: How long a stop may take (logoff, last events) before the task is cancelled.
 STOP_TIMEOUT = 2.0
+#: Seconds between checks for stored hangups while ended calls wait in the
+#: checkpoint for their record's acknowledgement.
+PRUNE_EVERY = 0.25
+#: Ended calls kept in the checkpoint at most while their hangup is not
+#: stored (a publisher away for long must not grow it past what NATS takes
+#: as one value); beyond it the oldest go, with a warning.
+MAX_UNSTORED = 1000
 
 
 class FencedReporter(BaseReporter):
@@ -133,6 +143,12 @@ class Follower:
         #: for a channel still in the checkpoint; saved with it as
         #: ``HangupEventId``.
         self._hung: dict[str, str] = {}
+        #: Event ids of handed-on hangups that are stored for good (added
+        #: on this loop, by ``_stored_callback``'s callbacks)
+        self._stored: set[str] = set()
+        #: Records handed on and not stored yet (a hand-over waits for 0)
+        self._unstored = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
         #: From the predecessor's checkpoint: call id -> the event id its
         #: on_hangup had; our own hangup of that call takes the same id.
         self.pending_hangups: dict[str, str] = {}
@@ -167,6 +183,7 @@ class Follower:
         from ..runners.ami_runner import AmiRunner  # panoramisk only when following
 
         self.valid_until = valid_until
+        self._loop = asyncio.get_running_loop()
         seed, self._checkpoint_rev = await self.store.checkpoint(self.name)
         self.runner = AmiRunner([self.host], FencedReporter(self),
                                 **{**self.options, "resync_on_first_connect": True})
@@ -186,8 +203,13 @@ class Follower:
         self._pump = asyncio.create_task(self._forward(), name=f"forward:{self.name}")
 
     async def stop(self, flush: bool) -> None:
-        """Stop following; ``flush`` reports held-back events first (a hand-over,
-        not a fence) and waits until every queued record was handed on."""
+        """Stop following; ``flush`` (a hand-over, not a fence) reports
+        held-back events first, waits (up to the fence) until every queued
+        record was handed on and stored, so the successor's records come
+        after ours, then writes the last checkpoint: what is still tracked,
+        and the ended calls whose hangup is not stored yet (the successor
+        ends those). What is unsent at the fence is dropped by the
+        publisher, never sent late."""
         runner, task = self.runner, self._task
         if runner is not None and task is not None:
             runner.stop()
@@ -204,9 +226,11 @@ class Follower:
             self._pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._pump
+        while flush and self._unstored > 0 and not self.fenced():
+            await asyncio.sleep(0.01)
         if flush and runner is not None and not self.fenced() and self.queue.empty():
-            # the successor must not find channels whose hangup we handed on
-            await self._save(self._entries())
+            # the successor must not find channels whose hangup is stored
+            await self._prune()
 
     async def _drained(self) -> None:
         """Wait until every queued record was handed on and the pump is idle."""
@@ -231,7 +255,16 @@ class Follower:
         origin = {"worker": self.worker, "lease": self.lease}
         while True:
             self._busy = False
-            batch = [await self.queue.get()]
+            if self._hung:  # ended calls wait for their hangup to be stored
+                try:
+                    first = await asyncio.wait_for(self.queue.get(), PRUNE_EVERY)
+                except TimeoutError:
+                    if not self.fenced():
+                        await self._prune()
+                    continue
+            else:
+                first = await self.queue.get()
+            batch = [first]
             self._busy = True
             while True:  # write-ahead: nothing is handed on before its checkpoint
                 while not self.queue.empty():
@@ -249,16 +282,54 @@ class Follower:
                     break
                 await asyncio.sleep(0.1)
             for record in batch:
+                hangup = record.event_id if record.HOOK == "on_hangup" else ""
                 try:
                     if stamped is not None:
-                        stamped(record, origin, self.deadline)
+                        stamped(record, origin, self.deadline, self._stored_callback(hangup))
                     else:
                         deliver(self.reporter, record)
+                        self._stored.add(hangup)
                 except Exception:
                     log.exception("server %r: reporter raised on %s", self.name, record.HOOK)
             if merged.keys() != current.keys() and self.queue.empty():
-                if await self._save(current):
-                    self._hung = {u: e for u, e in self._hung.items() if u in current}
+                await self._prune()
+
+    def _stored_callback(self, hangup: str) -> Callable[[], None]:
+        """What the reporter calls, from any thread, once a record handed on
+        is stored for good (``hangup``: its event id if it is an on_hangup)."""
+        loop = self._loop
+        self._unstored += 1
+
+        def stored() -> None:
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(self._on_stored, hangup)
+        return stored
+
+    def _on_stored(self, hangup: str) -> None:
+        self._unstored -= 1
+        if hangup:
+            self._stored.add(hangup)
+
+    async def _prune(self) -> None:
+        """Write the checkpoint without the ended calls whose hangup is stored.
+
+        Kept: every channel tracked now, and each ended call (from the
+        checkpoint written before its records were handed on) whose
+        on_hangup is not stored yet, at most ``MAX_UNSTORED`` of them.
+        """
+        current = self._entries()
+        waiting = [uid for uid in self._checkpoint
+                   if uid not in current and self._hung.get(uid, "") not in self._stored
+                   and uid in self._hung]
+        if len(waiting) > MAX_UNSTORED:
+            log.warning("server %r: %d ended call(s) whose hangup is not stored yet; "
+                        "keeping the newest %d in the checkpoint", self.name,
+                        len(waiting), MAX_UNSTORED)
+            waiting = waiting[-MAX_UNSTORED:]
+        kept = {**{uid: self._checkpoint[uid] for uid in waiting}, **current}
+        if await self._save(kept):
+            self._hung = {u: e for u, e in self._hung.items() if u in kept}
+            self._stored.intersection_update(self._hung.values())
 
     def _flagged(self, entries: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
         """``entries`` with the event id of each handed-on hangup attached."""

@@ -89,12 +89,17 @@ class ClusterOutput:
         self.live = live
 
     def on_cluster_event(self, record: CallEvent, origin: Mapping[str, Any],
-                         deadline: Callable[[], float] | None = None) -> None:
+                         deadline: Callable[[], float] | None = None,
+                         stored: Callable[[], None] | None = None) -> None:
         """Write and publish one record of a followed server.
 
         ``deadline`` (the follower's fence, ``time.monotonic``) goes with the
         published message: the publisher drops it rather than send it after
         the lease may have lapsed (see ``Message.deadline``).
+
+        ``stored`` is called once the record is kept for good: when
+        JetStream acknowledges it with ``--publish`` (from the publisher's
+        thread), at once without (written is all there is).
         """
         if self.live is not None:
             deliver(self.live, record)
@@ -107,17 +112,10 @@ class ClusterOutput:
             message = self.publisher.scheme.record_message(record)
             headers = {**message.headers, "Cacofonisk-Worker": str(origin["worker"]),
                        "Cacofonisk-Lease": str(origin["lease"])}
-            self.publisher.submit(attrs.evolve(message, headers=headers, deadline=deadline))
-
-    async def settle(self, deadline: Callable[[], float]) -> None:
-        """Before a hand-over: wait (up to the fence) until the publisher has
-        sent what waits, so the successor's records come after ours; what is
-        still unsent at the fence is dropped by the publisher (expired)."""
-        if self.publisher is None:
-            return
-        left = deadline() - time.monotonic()
-        if left > 0:
-            await asyncio.to_thread(self.publisher.flush, left)
+            self.publisher.submit(attrs.evolve(message, headers=headers, deadline=deadline,
+                                               on_stored=stored))
+        elif stored is not None:
+            stored()
 
     def close(self) -> None:
         """At the end of the worker: flush the output, send what waits."""

@@ -13,8 +13,10 @@ One loop, every ``ttl / 4`` seconds:
    than two rounds: its owner may be slow to notice);
 5. hand over at most one server a round that another live worker should
    own, once that worker has been seen for two rounds: stop following,
-   report what was held back, release the lease; the new owner claims it on
-   its next round. One a round, so a join moves servers gradually.
+   report what was held back, wait (up to the fence) until its records are
+   stored, release the lease; the new owner claims it on its next round.
+   One a round, so a join moves servers gradually; the hand-over runs as a
+   task of its own, so the other leases are renewed meanwhile.
 
 A separate fast task (every 50 ms) stops any follower whose fence closed,
 so a round stuck on an unreachable NATS never delays fencing. SIGTERM
@@ -151,6 +153,8 @@ class ClusterWorker:
         self._free: dict[str, int] = {}
         self._cool: dict[str, float] = {}
         self._round = 0
+        #: hand-overs under way (``_release`` tasks)
+        self._handing_over: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._nc: Any = None
         self.store: LeaseStore | None = None
@@ -276,7 +280,11 @@ class ClusterWorker:
             if self._round - self._seen.get(target, self._round) < SETTLE_ROUNDS:
                 continue
             log.info("worker %r: handing server %r over to %r", self.worker_id, name, target)
-            await self._release(name)
+            # in the background: waiting for our last records to be stored
+            # must not hold up the renewal of the other leases
+            task = asyncio.create_task(self._release(name), name=f"hand-over:{name}")
+            self._handing_over.add(task)
+            task.add_done_callback(self._handing_over.discard)
             return
 
     async def _renew(self, name: str) -> None:
@@ -337,11 +345,7 @@ class ClusterWorker:
         revision = self.revisions.pop(name, None)
         if follower is None or revision is None:
             return
-        await follower.stop(flush=True)
-        settle = getattr(self.reporter, "settle", None)
-        if settle is not None:  # our records first, then the successor's
-            with contextlib.suppress(Exception):
-                await settle(follower.deadline)
+        await follower.stop(flush=True)  # settles the reporter up to the fence
         fenced = follower.fenced()
         follower.valid_until = 0.0  # whatever is still unsent now is dropped, not sent late
         if self.store is not None and not fenced:
@@ -355,7 +359,7 @@ class ClusterWorker:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.store.leave(self.worker_id), self.settings.round)
         await asyncio.gather(*(self._release(name) for name in list(self.followers)),
-                             return_exceptions=True)
+                             *self._handing_over, return_exceptions=True)
         if self._nc is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._nc.drain(), self.settings.round)

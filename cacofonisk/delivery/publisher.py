@@ -374,6 +374,11 @@ class NatsPublisher(BaseReporter):
             self._counts["published"] += 1
             self._counts["duplicates" if ack.duplicate else "acked"] += 1
             self._last_ack_at = time.monotonic()
+            if message.on_stored is not None:
+                try:
+                    message.on_stored()
+                except Exception:  # noqa: BLE001 - the caller's bug must not stop publishing
+                    log.exception("on_stored of message %s raised", message.msg_id)
             if not self._next_of_key(message):
                 break
             message = self._in_flight[message.key]

@@ -75,6 +75,11 @@ class Message:
     the same server, so a late copy would land out of order. It is read at
     each attempt (a renewed lease moves it on), and never written to the
     spill file (a restart cannot hold a lease).
+
+    ``on_stored`` (cluster mode) is called, in the publisher's thread, once
+    JetStream has acknowledged the message (or said it holds it already):
+    a follower keeps an ended call in its checkpoint until then, so a
+    successor can still report the hangup if this worker dies first.
     """
 
     subject: str
@@ -83,6 +88,7 @@ class Message:
     headers: Mapping[str, str] = attrs.field(factory=dict)
     key: str = ""
     deadline: Callable[[], float] | None = attrs.field(default=None, eq=False, repr=False)
+    on_stored: Callable[[], None] | None = attrs.field(default=None, eq=False, repr=False)
 
     def expired(self, now: float) -> bool:
         """True when ``deadline`` says this message may no longer be sent."""
