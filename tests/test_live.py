@@ -33,7 +33,7 @@ from runner_helpers import running as _running
 from cacofonisk import ChannelManager
 from cacofonisk.calls import CallEvent, Hangup
 from cacofonisk.cli import build_parser
-from cacofonisk.commands import demo, listen
+from cacofonisk.commands import demo, listen, server_config
 from cacofonisk.errors import AuthenticationFailed, ConfigurationError
 from cacofonisk.reporters.base import BaseReporter
 from cacofonisk.resync import GONE_WHILE_AWAY
@@ -483,31 +483,31 @@ def test_hosts_from_the_command_line_take_their_secrets_from_env_or_file(tmp_pat
                        "--host", "tcp://v@h2:6000?name=two&auth=md5",
                        "--password-file", str(secret_file),
                        "--host", "tcp://w@h3", "--password-env", "THREE")
-    hosts, options = listen.resolve_hosts(args, {"ALL": "all-secret", "THREE": "3"})
+    hosts, options = server_config.resolve_hosts(args, {"ALL": "all-secret", "THREE": "3"})
     assert [(h["name"], h["username"], h["password"]) for h in hosts] == [
         ("h1:5038", "u", "all-secret"), ("two", "v", "file-secret"), ("h3:5038", "w", "3")]
     assert hosts[1]["auth"] == "md5" and options == {}
-    hosts, _ = listen.resolve_hosts(listen_args("--host", "tcp://u@h1"),
-                                    {listen.ENV_PASSWORD: "default"})
+    hosts, _ = server_config.resolve_hosts(listen_args("--host", "tcp://u@h1"),
+                                    {server_config.ENV_PASSWORD: "default"})
     assert hosts[0]["password"] == "default"
 
 
 def test_a_password_on_the_command_line_is_refused_without_echoing_it():
     with pytest.raises(ConfigurationError) as info:
-        listen.resolve_hosts(listen_args("--host", f"tcp://u:{SECRET}@h1:5038"), {})
+        server_config.resolve_hosts(listen_args("--host", f"tcp://u:{SECRET}@h1:5038"), {})
     assert SECRET not in str(info.value) and "***" in str(info.value)
     with pytest.raises(ConfigurationError) as info:
-        listen.resolve_hosts(listen_args("--host", "tcp://u@h1", "--password-env", "NOPE"),
+        server_config.resolve_hosts(listen_args("--host", "tcp://u@h1", "--password-env", "NOPE"),
                              {})
     assert "$NOPE is not set" in str(info.value) and "'h1:5038'" in str(info.value)
     with pytest.raises(ConfigurationError, match="no AMI server"):
-        listen.resolve_hosts(listen_args(), {})
+        server_config.resolve_hosts(listen_args(), {})
 
 
 def test_hosts_from_the_environment_may_carry_their_passwords():
-    env = {listen.ENV_HOSTS: "tcp://u:p%40ss@h1:5038?name=a, tcp://v@h2:5039",
-           listen.ENV_PASSWORD: "fallback"}
-    hosts, _ = listen.resolve_hosts(listen_args(), env)
+    env = {server_config.ENV_HOSTS: "tcp://u:p%40ss@h1:5038?name=a, tcp://v@h2:5039",
+           server_config.ENV_PASSWORD: "fallback"}
+    hosts, _ = server_config.resolve_hosts(listen_args(), env)
     assert [(h["name"], h["password"]) for h in hosts] == [("a", "p@ss"),
                                                            ("h2:5039", "fallback")]
 
@@ -516,13 +516,13 @@ def test_config_file_sections_and_their_mistakes(tmp_path):
     config = tmp_path / "c.toml"
     config.write_text('[servers.pbx1]\nhost = "10.0.0.5"\nusername = "ami"\n'
                       'password = "inline"\n[runner]\nping_interval = 3\n')
-    hosts, options = listen.resolve_hosts(listen_args("--config", str(config)), {})
+    hosts, options = server_config.resolve_hosts(listen_args("--config", str(config)), {})
     assert hosts == [{"host": "10.0.0.5", "username": "ami", "name": "pbx1",
                       "password": "inline"}]
     assert options == {"ping_interval": 3}
     config.write_text('[servers.pbx1]\nhost = "h"\nusername = "u"\npasword_env = "X"\n')
     with pytest.raises(ConfigurationError, match="unknown key"):
-        listen.resolve_hosts(listen_args("--config", str(config)), {})
+        server_config.resolve_hosts(listen_args("--config", str(config)), {})
     config.write_text("[servers.pbx1\n")
     with pytest.raises(ConfigurationError, match="not valid TOML"):
-        listen.resolve_hosts(listen_args("--config", str(config)), {})
+        server_config.resolve_hosts(listen_args("--config", str(config)), {})

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigurationError("--cluster nats://HOST:PORT is required")
     servers: list[str] = []
     if args.config:
-        from .listen import load_config
+        from .server_config import load_config
 
         data = load_config(args.config)
         servers = [str(s.get("name") or t) if isinstance(s, dict) else str(t)
