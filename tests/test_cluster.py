@@ -205,13 +205,25 @@ async def test_a_lease_is_claimed_once_renewed_by_revision_and_released(
     assert view.leases["pbx:1"].value == {"worker": "b"}
 
 
-async def test_a_checkpoint_written_by_a_stale_revision_does_not_overwrite(
+async def test_a_checkpoint_of_a_newer_lease_is_not_overwritten_by_a_stale_owner(
         store: LeaseStore) -> None:
     assert await store.checkpoint("pbx1") == ([], 0)
-    rev = await store.save_checkpoint("pbx1", [{"Uniqueid": "1"}], 0, "a")
-    newer = await store.save_checkpoint("pbx1", [{"Uniqueid": "2"}], rev, "b")
+    rev = await store.save_checkpoint("pbx1", [{"Uniqueid": "1"}], 0, "a", lease=5)
+    newer = await store.save_checkpoint("pbx1", [{"Uniqueid": "2"}], rev, "b", lease=9)
+    with pytest.raises(LeaseLost, match="newer lease"):  # a's late write, from its old revision
+        await store.save_checkpoint("pbx1", [{"Uniqueid": "1"}, {"Uniqueid": "3"}], rev, "a",
+                                    lease=5)
     channels, revision = await store.checkpoint("pbx1")
     assert channels == [{"Uniqueid": "2"}] and revision == newer
+
+
+async def test_an_owner_whose_checkpoint_answer_was_lost_writes_again(
+        store: LeaseStore) -> None:
+    """Its revision is stale only because it never heard of its own write."""
+    rev = await store.save_checkpoint("pbx1", [{"Uniqueid": "1"}], 0, "a", lease=5)
+    await store.save_checkpoint("pbx1", [{"Uniqueid": "2"}], rev, "a", lease=5)  # answer "lost"
+    again = await store.save_checkpoint("pbx1", [{"Uniqueid": "3"}], rev, "a", lease=5)
+    assert await store.checkpoint("pbx1") == ([{"Uniqueid": "3"}], again)
 
 
 class _SlowRemovals(LeaseStore):
@@ -221,11 +233,11 @@ class _SlowRemovals(LeaseStore):
     saved = 0
 
     async def save_checkpoint(self, server: str, channels: list[dict[str, Any]],
-                              revision: int, owner: str) -> int:
+                              revision: int, owner: str, lease: int = 0) -> int:
         if len(channels) < self.saved:
             await asyncio.sleep(0.5)
         self.saved = len(channels)
-        return await super().save_checkpoint(server, channels, revision, owner)
+        return await super().save_checkpoint(server, channels, revision, owner, lease)
 
 
 class _Hooks:

@@ -41,7 +41,7 @@ from cacofonisk.runners.ami_runner import AmiRunner
 from cacofonisk.testing.ami_server import AmiTestServer
 
 ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 15.0
+TIMEOUT = 30.0  # seconds a live run may take on a busy 2-core machine before it fails
 SECRET = "Live-s3cr3t-xyzzy"
 FAST: dict[str, Any] = {"reconnect_delay": 0.05, "reconnect_max_delay": 0.2,
                         "ping_interval": 5.0, "ping_timeout": 2.0, "action_timeout": 3.0}

@@ -346,7 +346,8 @@ class Follower:
             return True
         try:
             self._checkpoint_rev = await asyncio.wait_for(self.store.save_checkpoint(
-                self.name, list(channels.values()), self._checkpoint_rev, self.worker),
+                self.name, list(channels.values()), self._checkpoint_rev, self.worker,
+                self.lease),
                 self.store.timeout)
         except Exception as err:  # NATS away: retry until the fence closes
             log.warning("server %r: checkpoint not saved (%s); records wait",

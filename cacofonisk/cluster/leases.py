@@ -228,21 +228,36 @@ class LeaseStore:
         return (channels if isinstance(channels, list) else []), int(entry.revision)
 
     async def save_checkpoint(self, server: str, channels: list[dict[str, Any]],
-                              revision: int, owner: str) -> int:
+                              revision: int, owner: str, lease: int = 0) -> int:
         """Write the channels of ``server``; compare-and-set on ``revision``.
 
-        A stale owner's late write therefore fails instead of overwriting the
-        new owner's; the owner (who holds the lease) retries from the
-        current revision.
-        """
-        from nats.js.errors import KeyWrongLastSequenceError
+        ``lease`` is the writer's fencing token (the revision that claimed
+        its lease), kept with the channels. When the bucket holds another
+        revision than ``revision``, the write is retried from the current
+        one only if that was written under the same or an older lease (our
+        own write whose answer was lost, or a predecessor's); a checkpoint
+        of a newer lease is never overwritten by a stale owner.
 
-        data = _encode({"owner": owner, "channels": channels})
+        Raises:
+            LeaseLost: the checkpoint was written under a newer lease.
+        """
+        from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+
+        data = _encode({"owner": owner, "lease": lease, "channels": channels})
         key = escape(server)
         try:
             return int(await self._calls.update(key, data, last=revision))
         except KeyWrongLastSequenceError:
-            _, current = await self.checkpoint(server)
+            try:
+                entry = await self._calls.get(key)
+            except KeyNotFoundError:
+                current, theirs = 0, 0
+            else:
+                current = int(entry.revision)
+                theirs = int(_decode(entry.value).get("lease", 0) or 0)
+            if theirs > lease:
+                raise LeaseLost(f"the checkpoint of server {server!r} was written under a "
+                                f"newer lease ({theirs} > {lease}); not overwritten") from None
             return int(await self._calls.update(key, data, last=current))
 
 
