@@ -367,6 +367,34 @@ async def test_a_stored_hangup_takes_its_call_out_of_the_checkpoint(
             await follower.stop(flush=True)
 
 
+async def test_at_most_max_unstored_ended_calls_wait_in_the_checkpoint_warned_once(
+        store: LeaseStore, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A publisher away for long must not grow the checkpoint without bound."""
+    from types import SimpleNamespace
+
+    from cacofonisk import ChannelManager
+    from cacofonisk.cluster import follow
+
+    monkeypatch.setattr(follow, "MAX_UNSTORED", 2)
+    follower = Follower({"name": "pbx1"}, None, store, "w1", 1, {})
+    follower.runner = SimpleNamespace(channel_managers=[ChannelManager(None, server="pbx1")])
+    ended = [f"pbx1-{n}" for n in range(4)]
+    follower._checkpoint = {u: {"Uniqueid": u, "HangupEventId": f"{u}:h"} for u in ended}
+    follower._hung = {u: f"{u}:h" for u in ended}
+    await follower._prune()
+    assert list(await _checkpointed(store, "pbx1")) == ended[2:]  # the newest two
+    follower._checkpoint["pbx1-4"] = {"Uniqueid": "pbx1-4", "HangupEventId": "pbx1-4:h"}
+    follower._hung["pbx1-4"] = "pbx1-4:h"
+    await follower._prune()
+    assert list(await _checkpointed(store, "pbx1")) == ["pbx1-3", "pbx1-4"]
+    warnings = [r for r in caplog.records if "not stored yet" in r.getMessage()]
+    assert len(warnings) == 1
+    follower._stored.update({"pbx1-3:h", "pbx1-4:h"})
+    await follower._prune()
+    assert await _checkpointed(store, "pbx1") == {}
+
+
 async def test_a_server_that_refuses_the_login_is_released_not_held(
         store: LeaseStore, tmp_path: Path) -> None:
     """Holding its lease would keep every other worker from trying it."""

@@ -148,6 +148,7 @@ class Follower:
         self._stored: set[str] = set()
         #: Records handed on and not stored yet (a hand-over waits for 0)
         self._unstored = 0
+        self._over_limit = False  # MAX_UNSTORED reached (warned once)
         self._loop: asyncio.AbstractEventLoop | None = None
         #: From the predecessor's checkpoint: call id -> the event id its
         #: on_hangup had; our own hangup of that call takes the same id.
@@ -322,10 +323,13 @@ class Follower:
                    if uid not in current and self._hung.get(uid, "") not in self._stored
                    and uid in self._hung]
         if len(waiting) > MAX_UNSTORED:
-            log.warning("server %r: %d ended call(s) whose hangup is not stored yet; "
-                        "keeping the newest %d in the checkpoint", self.name,
-                        len(waiting), MAX_UNSTORED)
+            if not self._over_limit:  # once until it is back under: not every round
+                log.warning("server %r: more than %d ended calls whose hangup is not "
+                            "stored yet (is the publisher reaching NATS?); the checkpoint "
+                            "keeps the newest %d, a successor would not end the others",
+                            self.name, MAX_UNSTORED, MAX_UNSTORED)
             waiting = waiting[-MAX_UNSTORED:]
+        self._over_limit = len(waiting) >= MAX_UNSTORED
         kept = {**{uid: self._checkpoint[uid] for uid in waiting}, **current}
         if await self._save(kept):
             self._hung = {u: e for u, e in self._hung.items() if u in kept}
