@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,18 @@ class Worker:
     def records(self) -> list[dict[str, Any]]:
         lines = self.out.read_text().splitlines()
         return [json.loads(line) for line in lines if line.strip()]
+
+
+async def stop_all(workers: Mapping[str, Worker], farm: Farm | None, *servers: Any) -> None:
+    """Stop what a test started, whatever state it is in: the workers still
+    running (SIGTERM), the farm, then ``servers`` (proxies, NATS: ``stop()``)."""
+    for worker in workers.values():
+        if worker.proc.poll() is None:
+            await asyncio.to_thread(worker.terminate)
+    if farm is not None:
+        farm.stop()
+    for server in servers:
+        server.stop()
 
 
 async def cluster_view(url: str, ttl: float) -> ClusterView:

@@ -226,6 +226,33 @@ async def test_an_owner_whose_checkpoint_answer_was_lost_writes_again(
     assert await store.checkpoint("pbx1") == ([{"Uniqueid": "3"}], again)
 
 
+def _follow(srv: Any, output: Any, store: LeaseStore, worker: str = "w1",
+            lease: int = 1) -> Follower:
+    """A follower of the test server ``srv`` (server name pbx1)."""
+    return Follower({"name": "pbx1", "host": srv.host, "port": srv.port, "username": "u",
+                     "password": "s"}, output, store, worker, lease, {"idle_flush": 0.05})
+
+
+def _one_call_server() -> Any:
+    """An AMI test server (user u, secret s) playing one answered call of pbx1."""
+    from cacofonisk.commands.demo import answered_call
+    from cacofonisk.testing.ami_server import AmiTestServer
+
+    return AmiTestServer(answered_call(0, system="pbx1"), username="u", secret="s",
+                         restamp=True, rate=50)
+
+
+async def _until(predicate: Any, tries: int = 200) -> None:
+    """Poll ``predicate`` (maybe async) every 50 ms, ``tries`` times at most."""
+    for _ in range(tries):
+        done = predicate()
+        if asyncio.iscoroutine(done):
+            done = await done
+        if done:
+            return
+        await asyncio.sleep(0.05)
+
+
 class _SlowRemovals(LeaseStore):
     """A real store whose checkpoint writes that remove channels take 0.5 s,
     so a hand-over happens while one is under way."""
@@ -251,22 +278,13 @@ class _Hooks:
 async def test_a_handover_leaves_no_ended_call_in_the_checkpoint(store: LeaseStore) -> None:
     """Else the successor would end that call a second time ("ended while
     disconnected")."""
-    from cacofonisk.commands.demo import answered_call
-    from cacofonisk.testing.ami_server import AmiTestServer
-
     slow = _SlowRemovals(store._js, "leases", 30.0, 2.0)
     await slow.open()
     seen = _Hooks()
-    async with AmiTestServer(answered_call(0, system="pbx1"), username="u", secret="s",
-                             restamp=True, rate=50) as srv:
-        follower = Follower({"name": "pbx1", "host": srv.host, "port": srv.port,
-                             "username": "u", "password": "s"}, seen, slow, "w1", 1,
-                            {"idle_flush": 0.05})
+    async with _one_call_server() as srv:
+        follower = _follow(srv, seen, slow, "w1", 1)
         await follower.start(time.monotonic() + 60)
-        for _ in range(200):
-            if "on_hangup" in seen.hooks:
-                break
-            await asyncio.sleep(0.05)
+        await _until(lambda: "on_hangup" in seen.hooks)
         assert "on_hangup" in seen.hooks
         await follower.stop(flush=True)
     saved = [c["Uniqueid"] for c in (await slow.checkpoint("pbx1"))[0]]
@@ -301,21 +319,13 @@ async def test_an_ended_call_stays_in_the_checkpoint_until_its_hangup_is_stored(
     """A worker killed (or cut off) while its publisher still holds a
     hangup must leave the call to its successor, flagged with the hangup's
     event id, and a hand-over that cannot wait for the ack must too."""
-    from cacofonisk.commands.demo import answered_call
-    from cacofonisk.testing.ami_server import AmiTestServer
-
     output = _Unacked()
     caller = "pbx1-1700000000.0"
-    async with AmiTestServer(answered_call(0, system="pbx1"), username="u", secret="s",
-                             restamp=True, rate=50) as srv:
-        follower = Follower({"name": "pbx1", "host": srv.host, "port": srv.port,
-                             "username": "u", "password": "s"}, output, store, "w1", 1,
-                            {"idle_flush": 0.05})
+    async with _one_call_server() as srv:
+        follower = _follow(srv, output, store, "w1", 1)
         await follower.start(time.monotonic() + 60)
-        for _ in range(200):
-            if "on_hangup" in output.hooks and not follower.runner.channel_managers[0].channels:
-                break
-            await asyncio.sleep(0.05)
+        await _until(lambda: "on_hangup" in output.hooks
+                     and not follower.runner.channel_managers[0].channels)
         assert "on_hangup" in output.hooks
         await asyncio.sleep(0.5)  # two prune rounds: the hangup is still not acked
         held = await _checkpointed(store, "pbx1")
@@ -327,9 +337,7 @@ async def test_an_ended_call_stays_in_the_checkpoint_until_its_hangup_is_stored(
         assert time.monotonic() - started >= 0.25  # it waited for the ack, in vain
         assert caller in await _checkpointed(store, "pbx1")
 
-        successor = Follower({"name": "pbx1", "host": srv.host, "port": srv.port,
-                              "username": "u", "password": "s"}, output, store, "w2", 2,
-                             {"idle_flush": 0.05})
+        successor = _follow(srv, output, store, "w2", 2)
         output.ack()  # too late for w1: the successor does not find it stored
         await successor.start(time.monotonic() + 60)
         try:
@@ -340,27 +348,22 @@ async def test_an_ended_call_stays_in_the_checkpoint_until_its_hangup_is_stored(
 
 async def test_a_stored_hangup_takes_its_call_out_of_the_checkpoint(
         store: LeaseStore) -> None:
-    from cacofonisk.commands.demo import answered_call
-    from cacofonisk.testing.ami_server import AmiTestServer
-
     output = _Unacked()
-    async with AmiTestServer(answered_call(0, system="pbx1"), username="u", secret="s",
-                             restamp=True, rate=50) as srv:
-        follower = Follower({"name": "pbx1", "host": srv.host, "port": srv.port,
-                             "username": "u", "password": "s"}, output, store, "w1", 1,
-                            {"idle_flush": 0.05})
+    async with _one_call_server() as srv:
+        follower = _follow(srv, output, store, "w1", 1)
         await follower.start(time.monotonic() + 60)
         try:
-            for _ in range(200):
-                if "pbx1-1700000000.0" in await _checkpointed(store, "pbx1") \
-                        and "on_hangup" in output.hooks:
-                    break
-                await asyncio.sleep(0.05)
+            async def ended_and_checkpointed() -> bool:
+                return "on_hangup" in output.hooks \
+                    and "pbx1-1700000000.0" in await _checkpointed(store, "pbx1")
+
+            await _until(ended_and_checkpointed)
             output.ack()
-            for _ in range(40):  # the pump looks again every PRUNE_EVERY
-                if not await _checkpointed(store, "pbx1"):
-                    break
-                await asyncio.sleep(0.05)
+
+            async def checkpoint_empty() -> bool:
+                return not await _checkpointed(store, "pbx1")
+
+            await _until(checkpoint_empty, 40)  # the pump looks again every PRUNE_EVERY
             assert await _checkpointed(store, "pbx1") == {}
             assert follower._unstored == 0
         finally:

@@ -30,8 +30,8 @@ import pytest
 
 from cacofonisk.testing.nats_cluster import NatsCluster, TcpProxy, nats_server_binary
 
-from cluster_harness import (Farm, Worker, overlapping_publishers, per_call, stream_records,
-                             wait_followed)
+from cluster_harness import (Farm, Worker, overlapping_publishers, per_call, stop_all,
+                             stream_records, wait_followed)
 
 pytestmark = pytest.mark.skipif(
     nats_server_binary() is None,
@@ -101,13 +101,7 @@ async def test_failover_kill_sigterm_and_cut_lose_no_call_and_never_overlap(
             assert await asyncio.to_thread(workers[name].terminate) == 0
         stored = await stream_records(url)
     finally:
-        for worker in workers.values():
-            if worker.proc.poll() is None:
-                await asyncio.to_thread(worker.terminate)
-        if farm is not None:
-            farm.stop()
-        proxy.stop()
-        nats.stop()
+        await stop_all(workers, farm, proxy, nats)
     print("figures (s):", {k: round(v, 2) for k, v in figures.items()})
 
     # SIGTERM hands over at once: not after a lease has lapsed
@@ -179,13 +173,7 @@ async def test_a_worker_killed_while_its_records_wait_unsent_loses_no_call(
         assert await asyncio.to_thread(workers["w2"].terminate) == 0
         stored = await stream_records(node.url)
     finally:
-        for worker in workers.values():
-            if worker.proc.poll() is None:
-                await asyncio.to_thread(worker.terminate)
-        if farm is not None:
-            farm.stop()
-        proxy.stop()
-        node.stop()
+        await stop_all(workers, farm, proxy, node)
 
     assert not [r for r in stored if r["worker"] == "w1"], "w1's publisher was cut off"
     stored_hangups = {r["call_id"]: r["event_id"] for r in stored if r["event"] == "on_hangup"}
