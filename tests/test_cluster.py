@@ -260,11 +260,12 @@ class _SlowRemovals(LeaseStore):
     saved = 0
 
     async def save_checkpoint(self, server: str, channels: list[dict[str, Any]],
-                              revision: int, owner: str, lease: int = 0) -> int:
+                              revision: int, owner: str, lease: int = 0,
+                              outbox: list[dict[str, Any]] | None = None) -> int:
         if len(channels) < self.saved:
             await asyncio.sleep(0.5)
         self.saved = len(channels)
-        return await super().save_checkpoint(server, channels, revision, owner, lease)
+        return await super().save_checkpoint(server, channels, revision, owner, lease, outbox)
 
 
 class _Hooks:
@@ -300,7 +301,8 @@ class _Unacked:
         self.hooks: list[str] = []
         self.waiting: list[Any] = []
 
-    def on_cluster_event(self, record: Any, origin: Any, deadline: Any, stored: Any) -> None:
+    def on_cluster_event(self, record: Any, origin: Any, deadline: Any, stored: Any,
+                         message: Any = None) -> None:
         self.hooks.append(record.HOOK)
         self.waiting.append(stored)
 
@@ -365,7 +367,7 @@ async def test_a_stored_hangup_takes_its_call_out_of_the_checkpoint(
 
             await _until(checkpoint_empty, 40)  # the pump looks again every PRUNE_EVERY
             assert await _checkpointed(store, "pbx1") == {}
-            assert follower._unstored == 0
+            assert follower.checkpoint.unstored == 0
         finally:
             await follower.stop(flush=True)
 
@@ -374,27 +376,25 @@ async def test_at_most_max_unstored_ended_calls_wait_in_the_checkpoint_warned_on
         store: LeaseStore, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
     """A publisher away for long must not grow the checkpoint without bound."""
-    from types import SimpleNamespace
+    from cacofonisk.cluster import checkpoint as module
 
-    from cacofonisk import ChannelManager
-    from cacofonisk.cluster import follow
-
-    monkeypatch.setattr(follow, "MAX_UNSTORED", 2)
-    follower = Follower({"name": "pbx1"}, None, store, "w1", 1, {})
-    follower.runner = SimpleNamespace(channel_managers=[ChannelManager(None, server="pbx1")])
+    monkeypatch.setattr(module, "MAX_UNSTORED", 2)
+    checkpoint = module.Checkpoint(store, "pbx1", "w1", 1)
+    await checkpoint.load()
     ended = [f"pbx1-{n}" for n in range(4)]
-    follower._checkpoint = {u: {"Uniqueid": u, "HangupEventId": f"{u}:h"} for u in ended}
-    follower._hung = {u: f"{u}:h" for u in ended}
-    await follower._prune()
+    checkpoint.handing_on(((u, f"{u}:h") for u in ended), ())
+    assert await checkpoint.write_ahead({u: {"Uniqueid": u} for u in ended})
+    await checkpoint.prune({})
     assert list(await _checkpointed(store, "pbx1")) == ended[2:]  # the newest two
-    follower._checkpoint["pbx1-4"] = {"Uniqueid": "pbx1-4", "HangupEventId": "pbx1-4:h"}
-    follower._hung["pbx1-4"] = "pbx1-4:h"
-    await follower._prune()
-    assert list(await _checkpointed(store, "pbx1")) == ["pbx1-3", "pbx1-4"]
+    checkpoint.handing_on([("pbx1-4", "pbx1-4:h")], ())
+    assert await checkpoint.write_ahead({"pbx1-4": {"Uniqueid": "pbx1-4"}})
+    await checkpoint.prune({})
+    saved = await _checkpointed(store, "pbx1")
+    assert list(saved) == ["pbx1-3", "pbx1-4"] and saved["pbx1-4"]["HangupEventId"] == "pbx1-4:h"
     warnings = [r for r in caplog.records if "not stored yet" in r.getMessage()]
     assert len(warnings) == 1
-    follower._stored.update({"pbx1-3:h", "pbx1-4:h"})
-    await follower._prune()
+    checkpoint.stored.update({"pbx1-3:h", "pbx1-4:h"})
+    await checkpoint.prune({})
     assert await _checkpointed(store, "pbx1") == {}
 
 

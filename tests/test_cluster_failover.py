@@ -134,13 +134,13 @@ async def test_failover_kill_sigterm_and_cut_lose_no_call_and_never_overlap(
     assert overlapping_publishers(stored) == []
 
 
-async def test_a_worker_killed_while_its_records_wait_unsent_loses_no_call(
+async def test_a_worker_killed_while_its_records_wait_unsent_loses_no_record(
         tmp_path: Path) -> None:
     """w1 follows the server but its publisher cannot reach NATS (a cut
-    proxy): every record waits in its buffer. w1 is killed; the calls that
-    ended under w1 are in its local output only. The successor w2 must
-    still store each of them, ended with the very hangup record (event id)
-    w1 made, from the checkpoint w1 kept them in."""
+    proxy): every record waits in its buffer. w1 is killed; its records are
+    in its local output only. The successor w2 must still store every one
+    of them, as w1 made it (same event id, same content), from the
+    checkpoint's outbox, and end each call w1 saw end with w1's hangup."""
     from cacofonisk.testing import nats_server
 
     node = nats_server.single(tmp_path / "nats")
@@ -159,7 +159,8 @@ async def test_a_worker_killed_while_its_records_wait_unsent_loses_no_call(
                 break
             await asyncio.sleep(0.1)
         workers["w1"].kill()
-        ended_by_w1 = {r["call_id"]: r["event_id"] for r in workers["w1"].records()
+        made_by_w1 = workers["w1"].records()
+        ended_by_w1 = {r["call_id"]: r["event_id"] for r in made_by_w1
                        if r["event"] == "on_hangup"}
         assert len(ended_by_w1) >= 3, "w1 saw too few calls end to test anything"
 
@@ -182,3 +183,9 @@ async def test_a_worker_killed_while_its_records_wait_unsent_loses_no_call(
     assert {c: stored_hangups[c] for c in ended_by_w1} == ended_by_w1
     calls = per_call(stored)
     assert all(n["on_hangup"] == 1 for n in calls.values())
+    stamps = ("worker", "lease", "published")
+    by_id = {r["event_id"]: {k: v for k, v in r.items() if k not in stamps} for r in stored}
+    lost = [r["event_id"] for r in made_by_w1 if r["event_id"] not in by_id]
+    assert not lost, f"records w1 made and never sent were not sent by w2 either: {lost}"
+    assert all(by_id[r["event_id"]] == {k: v for k, v in r.items() if k not in stamps}
+               for r in made_by_w1)

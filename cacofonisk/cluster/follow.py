@@ -8,21 +8,18 @@ record produced after that instant, so the few events still read while
 the runner logs off are never delivered.
 
 Why checkpoints: a successor knows nothing of the calls the previous owner
-reported. Before a batch of records is handed on, the channels this
-follower tracks are written to the checkpoint bucket (write-ahead: a batch
-whose checkpoint NATS did not take waits, and is dropped if the fence
-closes first), so a successor can load them (``manager.resync`` with the
-predecessor's view) and its connect-time resync against
-``CoreShowChannels`` ends the calls that vanished during the gap with the
-honest "ended while disconnected" record, while calls still up go on
-without a second ring or answer. A channel that hung up stays in the
-checkpoint until its on_hangup record is stored for good (JetStream
-acknowledged it, with ``--publish``; handed on, without), then is removed;
-until then its entry carries the event id of that on_hangup
-(``HangupEventId``), and a successor that ends the call gives its record
-that same id, so the two are one record for JetStream's de-duplication.
-So a worker killed (or cut off) while its publisher still holds a call's
-records loses no call: the successor reports its end.
+reported. Before a batch of records is handed on, what the successor must
+find is written to the checkpoint bucket (write-ahead: a batch whose
+checkpoint NATS did not take waits, and is dropped if the fence closes
+first): the channels tracked, the ended calls whose hangup is not stored
+yet, and the messages not acknowledged yet (``checkpoint.py``). A
+successor loads them (``manager.resync`` with the predecessor's view),
+sends the predecessor's unacknowledged messages again, and its
+connect-time resync against ``CoreShowChannels`` ends the calls that
+vanished during the gap with the honest "ended while disconnected"
+record (with the predecessor's hangup event id where it had one, so
+JetStream keeps one of the two), while calls still up go on without a
+second ring or answer.
 """
 from __future__ import annotations
 
@@ -37,19 +34,16 @@ import attrs
 
 from ..calls import CallEvent
 from ..reporters.base import BaseReporter, deliver
+from .checkpoint import Checkpoint
 from .leases import LeaseStore
 
 log = logging.getLogger(__name__)
 
 #: How long a stop may take (logoff, last events) before the task is cancelled.
 STOP_TIMEOUT = 2.0
-#: Seconds between checks for stored hangups while ended calls wait in the
-#: checkpoint for their record's acknowledgement.
+#: Seconds between checks for acknowledgements while something handed on
+#: waits in the checkpoint (ended calls, the outbox).
 PRUNE_EVERY = 0.25
-#: Ended calls kept in the checkpoint at most while their hangup is not
-#: stored (a publisher away for long must not grow it past what NATS takes
-#: as one value); beyond it the oldest go, with a warning.
-MAX_UNSTORED = 1000
 
 
 class FencedReporter(BaseReporter):
@@ -137,23 +131,12 @@ class Follower:
         self.runner: Any = None
         self._task: asyncio.Task[None] | None = None
         self._pump: asyncio.Task[None] | None = None
-        self._checkpoint: dict[str, dict[str, str]] = {}
         self._busy = False  # the pump holds a batch
-        #: Uniqueid -> event id of the on_hangup handed on (or about to be)
-        #: for a channel still in the checkpoint; saved with it as
-        #: ``HangupEventId``.
-        self._hung: dict[str, str] = {}
-        #: Event ids of handed-on hangups that are stored for good (added
-        #: on this loop, by ``_stored_callback``'s callbacks)
-        self._stored: set[str] = set()
-        #: Records handed on and not stored yet (a hand-over waits for 0)
-        self._unstored = 0
-        self._over_limit = False  # MAX_UNSTORED reached (warned once)
-        self._loop: asyncio.AbstractEventLoop | None = None
+        #: what the successor will find (channels, ended calls, outbox)
+        self.checkpoint = Checkpoint(store, self.name, worker, lease)
         #: From the predecessor's checkpoint: call id -> the event id its
         #: on_hangup had; our own hangup of that call takes the same id.
         self.pending_hangups: dict[str, str] = {}
-        self._checkpoint_rev = 0
 
     def deadline(self) -> float:
         """The fence time now (``clock``): renewals move it on, a fence or a
@@ -184,8 +167,8 @@ class Follower:
         from ..runners.ami_runner import AmiRunner  # panoramisk only when following
 
         self.valid_until = valid_until
-        self._loop = asyncio.get_running_loop()
-        seed, self._checkpoint_rev = await self.store.checkpoint(self.name)
+        saved = await self.checkpoint.load()
+        seed = saved.channels
         self.runner = AmiRunner([self.host], FencedReporter(self),
                                 **{**self.options, "resync_on_first_connect": True})
         manager = self.runner.channel_managers[0]
@@ -197,9 +180,9 @@ class Follower:
                 manager.resync(seed)  # the predecessor's view; the real resync follows
             finally:
                 self.seeding = False
-            self._checkpoint = {str(c.get("Uniqueid")): c for c in seed}
             log.info("server %r: %d channel(s) from the previous owner's checkpoint",
                      self.name, len(seed))
+        self._send_again(saved.outbox)
         self._task = asyncio.create_task(self.runner.run_async(), name=f"follow:{self.name}")
         self._pump = asyncio.create_task(self._forward(), name=f"forward:{self.name}")
 
@@ -227,11 +210,28 @@ class Follower:
             self._pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._pump
-        while flush and self._unstored > 0 and not self.fenced():
+        while flush and self.checkpoint.unstored > 0 and not self.fenced():
             await asyncio.sleep(0.01)
         if flush and runner is not None and not self.fenced() and self.queue.empty():
             # the successor must not find channels whose hangup is stored
-            await self._prune()
+            await self.checkpoint.prune(self._entries())
+
+    def _send_again(self, outbox: list[dict[str, Any]]) -> None:
+        """Hand the predecessor's unacknowledged messages to our publisher,
+        before any record of ours: the same ids, so each is stored once."""
+        again = getattr(self.reporter, "send_again", None)
+        if not outbox or again is None:
+            return
+        origin = {"worker": self.worker, "lease": self.lease}
+        for message in outbox:
+            try:
+                again(message, origin, self.deadline,
+                      self.checkpoint.stored_callback(msg_id=str(message.get("id"))))
+            except Exception:
+                log.exception("server %r: could not send a message of the previous "
+                              "owner again", self.name)
+        log.info("server %r: %d unacknowledged message(s) of the previous owner sent again",
+                 self.name, len(outbox))
 
     async def _drained(self) -> None:
         """Wait until every queued record was handed on and the pump is idle."""
@@ -247,26 +247,32 @@ class Follower:
     async def _forward(self) -> None:
         """Hand records on in order: checkpoint first, then the batch.
 
-        A reporter with ``on_cluster_event(record, origin, deadline)`` gets
-        the record with its origin (worker id and fencing token), e.g. to
-        stamp output, and ``deadline``: a callable giving the fence time now
-        (a publisher must not send the record after it).
+        A reporter with ``on_cluster_event(record, origin, deadline, stored,
+        message)`` gets the record with its origin (worker id and fencing
+        token), e.g. to stamp output; ``deadline``: a callable giving the
+        fence time now (a publisher must not send the record after it);
+        ``stored``: to call once the record is stored; ``message``: what
+        its ``message_of(record)`` made of it before the checkpoint was
+        written (it went to the outbox), to publish as it is.
         """
         stamped = getattr(self.reporter, "on_cluster_event", None)
+        message_of = getattr(self.reporter, "message_of", None)
         origin = {"worker": self.worker, "lease": self.lease}
+        checkpoint = self.checkpoint
         while True:
             self._busy = False
-            if self._hung:  # ended calls wait for their hangup to be stored
+            if checkpoint.waiting:  # ended calls, messages: wait for their acks
                 try:
                     first = await asyncio.wait_for(self.queue.get(), PRUNE_EVERY)
                 except TimeoutError:
                     if not self.fenced():
-                        await self._prune()
+                        await checkpoint.prune(self._entries())
                     continue
             else:
                 first = await self.queue.get()
             batch = [first]
             self._busy = True
+            messages: list[Any] = []
             while True:  # write-ahead: nothing is handed on before its checkpoint
                 while not self.queue.empty():
                     batch.append(self.queue.get_nowait())
@@ -274,91 +280,34 @@ class Follower:
                     log.warning("server %r: lease may have lapsed; %d record(s) not "
                                 "handed on", self.name, len(batch))
                     return
-                for record in batch:
-                    if record.HOOK == "on_hangup" and record.event_id:
-                        self._hung[record.call_id] = record.event_id
+                messages += [message_of(r) if message_of is not None else None
+                             for r in batch[len(messages):]]
+                checkpoint.handing_on(
+                    ((r.call_id, r.event_id) for r in batch
+                     if r.HOOK == "on_hangup" and r.event_id),
+                    (m.as_json() for m in messages if m is not None))
                 current = self._entries()
-                merged = self._flagged({**self._checkpoint, **current})  # the gone stay
-                if await self._save(merged):
+                if await checkpoint.write_ahead(current):
                     break
                 await asyncio.sleep(0.1)
-            for record in batch:
+            for record, message in zip(batch, messages):
                 hangup = record.event_id if record.HOOK == "on_hangup" else ""
                 try:
                     if stamped is not None:
-                        stamped(record, origin, self.deadline, self._stored_callback(hangup))
+                        stored = checkpoint.stored_callback(
+                            hangup, message.msg_id if message is not None else None)
+                        stamped(record, origin, self.deadline, stored, message)
                     else:
                         deliver(self.reporter, record)
-                        self._stored.add(hangup)
+                        checkpoint.stored.add(hangup)
                 except Exception:
                     log.exception("server %r: reporter raised on %s", self.name, record.HOOK)
-            if merged.keys() != current.keys() and self.queue.empty():
-                await self._prune()
-
-    def _stored_callback(self, hangup: str) -> Callable[[], None]:
-        """What the reporter calls, from any thread, once a record handed on
-        is stored for good (``hangup``: its event id if it is an on_hangup)."""
-        loop = self._loop
-        self._unstored += 1
-
-        def stored() -> None:
-            if loop is not None and not loop.is_closed():
-                loop.call_soon_threadsafe(self._on_stored, hangup)
-        return stored
-
-    def _on_stored(self, hangup: str) -> None:
-        self._unstored -= 1
-        if hangup:
-            self._stored.add(hangup)
-
-    async def _prune(self) -> None:
-        """Write the checkpoint without the ended calls whose hangup is stored.
-
-        Kept: every channel tracked now, and each ended call (from the
-        checkpoint written before its records were handed on) whose
-        on_hangup is not stored yet, at most ``MAX_UNSTORED`` of them.
-        """
-        current = self._entries()
-        waiting = [uid for uid in self._checkpoint
-                   if uid not in current and self._hung.get(uid, "") not in self._stored
-                   and uid in self._hung]
-        if len(waiting) > MAX_UNSTORED:
-            if not self._over_limit:  # once until it is back under: not every round
-                log.warning("server %r: more than %d ended calls whose hangup is not "
-                            "stored yet (is the publisher reaching NATS?); the checkpoint "
-                            "keeps the newest %d, a successor would not end the others",
-                            self.name, MAX_UNSTORED, MAX_UNSTORED)
-            waiting = waiting[-MAX_UNSTORED:]
-        self._over_limit = len(waiting) >= MAX_UNSTORED
-        kept = {**{uid: self._checkpoint[uid] for uid in waiting}, **current}
-        if await self._save(kept):
-            self._hung = {u: e for u, e in self._hung.items() if u in kept}
-            self._stored.intersection_update(self._hung.values())
-
-    def _flagged(self, entries: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        """``entries`` with the event id of each handed-on hangup attached."""
-        return {uid: ({**entry, "HangupEventId": self._hung[uid]} if uid in self._hung
-                      else entry) for uid, entry in entries.items()}
+            if checkpoint.saved.keys() != current.keys() and self.queue.empty():
+                await checkpoint.prune(current)
 
     def _entries(self) -> dict[str, dict[str, str]]:
         """The channels tracked now, as checkpoint entries (flags included)."""
-        return self._flagged(channel_entries(self.runner.channel_managers[0]))
-
-    async def _save(self, channels: dict[str, dict[str, str]]) -> bool:
-        """Write the checkpoint if it changed; False when NATS did not take it."""
-        if channels == self._checkpoint:
-            return True
-        try:
-            self._checkpoint_rev = await asyncio.wait_for(self.store.save_checkpoint(
-                self.name, list(channels.values()), self._checkpoint_rev, self.worker,
-                self.lease),
-                self.store.timeout)
-        except Exception as err:  # NATS away: retry until the fence closes
-            log.warning("server %r: checkpoint not saved (%s); records wait",
-                        self.name, str(err) or type(err).__name__)
-            return False
-        self._checkpoint = channels
-        return True
+        return self.checkpoint.flagged(channel_entries(self.runner.channel_managers[0]))
 
 
 __all__ = ["FencedReporter", "Follower", "channel_entries"]

@@ -38,6 +38,25 @@ LEASE = "lease."
 WORKER = "worker."
 
 
+@dataclass(frozen=True)
+class SavedCheckpoint:
+    """What a server's last owner left for its successor.
+
+    Attributes:
+        channels: the channels it tracked (CoreShowChannel-like bodies, the
+            ended calls whose hangup was not stored yet flagged with
+            ``HangupEventId``).
+        outbox: the messages it handed to its publisher that JetStream had
+            not acknowledged (``Message.as_json``); the successor sends them
+            again (the same ``Nats-Msg-Id``: stored once).
+        revision: the entry's revision (0: none yet), for compare-and-set.
+    """
+
+    channels: list[dict[str, Any]]
+    outbox: list[dict[str, Any]]
+    revision: int
+
+
 class LeaseLost(CacofoniskError):
     """A renew found the lease gone or owned by someone else: stop following."""
 
@@ -218,17 +237,26 @@ class LeaseStore:
 
     async def checkpoint(self, server: str) -> tuple[list[dict[str, Any]], int]:
         """The channels the last owner of ``server`` tracked, and the revision."""
+        saved = await self.read_checkpoint(server)
+        return saved.channels, saved.revision
+
+    async def read_checkpoint(self, server: str) -> SavedCheckpoint:
+        """The last owner's checkpoint of ``server``: channels, outbox, revision."""
         from nats.js.errors import KeyNotFoundError
 
         try:
             entry = await self._calls.get(escape(server))
         except KeyNotFoundError:
-            return [], 0
-        channels = _decode(entry.value).get("channels", [])
-        return (channels if isinstance(channels, list) else []), int(entry.revision)
+            return SavedCheckpoint([], [], 0)
+        value = _decode(entry.value)
+        channels, outbox = value.get("channels", []), value.get("outbox", [])
+        return SavedCheckpoint(channels if isinstance(channels, list) else [],
+                               outbox if isinstance(outbox, list) else [],
+                               int(entry.revision))
 
     async def save_checkpoint(self, server: str, channels: list[dict[str, Any]],
-                              revision: int, owner: str, lease: int = 0) -> int:
+                              revision: int, owner: str, lease: int = 0,
+                              outbox: list[dict[str, Any]] | None = None) -> int:
         """Write the channels of ``server``; compare-and-set on ``revision``.
 
         ``lease`` is the writer's fencing token (the revision that claimed
@@ -243,7 +271,8 @@ class LeaseStore:
         """
         from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 
-        data = _encode({"owner": owner, "lease": lease, "channels": channels})
+        data = _encode({"owner": owner, "lease": lease, "channels": channels,
+                        "outbox": outbox or []})
         key = escape(server)
         try:
             return int(await self._calls.update(key, data, last=revision))
@@ -262,4 +291,4 @@ class LeaseStore:
 
 
 __all__ = ["ClusterUnavailable", "ClusterView", "Entry", "LeaseLost", "LeaseStore",
-           "escape", "unescape"]
+           "SavedCheckpoint", "escape", "unescape"]

@@ -88,9 +88,19 @@ class ClusterOutput:
         #: the live view's reporter with ``--http`` (None without)
         self.live = live
 
+    def message_of(self, record: CallEvent) -> Any:
+        """The message ``record`` will be published as (without its origin
+        headers), or None when nothing is published (no ``--publish``, or a
+        record without event id). The follower keeps it in its checkpoint's
+        outbox until JetStream acknowledges it."""
+        if self.publisher is None or not record.event_id:
+            return None
+        return self.publisher.scheme.record_message(record)
+
     def on_cluster_event(self, record: CallEvent, origin: Mapping[str, Any],
                          deadline: Callable[[], float] | None = None,
-                         stored: Callable[[], None] | None = None) -> None:
+                         stored: Callable[[], None] | None = None,
+                         message: Any = None) -> None:
         """Write and publish one record of a followed server.
 
         ``deadline`` (the follower's fence, ``time.monotonic``) goes with the
@@ -99,7 +109,8 @@ class ClusterOutput:
 
         ``stored`` is called once the record is kept for good: when
         JetStream acknowledges it with ``--publish`` (from the publisher's
-        thread), at once without (written is all there is).
+        thread), at once without (written is all there is). ``message`` is
+        ``message_of(record)`` if the caller made it already.
         """
         if self.live is not None:
             deliver(self.live, record)
@@ -108,14 +119,35 @@ class ClusterOutput:
             self.out._write(json.dumps(line, sort_keys=True, default=str))
         else:
             deliver(self.out, record)
-        if self.publisher is not None and record.event_id:
-            message = self.publisher.scheme.record_message(record)
-            headers = {**message.headers, "Cacofonisk-Worker": str(origin["worker"]),
-                       "Cacofonisk-Lease": str(origin["lease"])}
-            self.publisher.submit(attrs.evolve(message, headers=headers, deadline=deadline,
-                                               on_stored=stored))
+        if message is None:
+            message = self.message_of(record)
+        if message is not None:
+            self._submit(message, origin, deadline, stored)
         elif stored is not None:
             stored()
+
+    def send_again(self, saved: Mapping[str, Any], origin: Mapping[str, Any],
+                   deadline: Callable[[], float] | None = None,
+                   stored: Callable[[], None] | None = None) -> None:
+        """Publish a message of the previous owner's outbox (``Message.as_json``)
+        under this worker's origin; its ``Nats-Msg-Id`` is unchanged, so
+        JetStream stores it once even if the previous owner's copy got
+        through. Without ``--publish``, there is nothing to send."""
+        from ..delivery.subjects import Message
+
+        if self.publisher is None:
+            if stored is not None:
+                stored()
+            return
+        self._submit(Message.from_json(saved), origin, deadline, stored)
+
+    def _submit(self, message: Any, origin: Mapping[str, Any],
+                deadline: Callable[[], float] | None,
+                stored: Callable[[], None] | None) -> None:
+        headers = {**message.headers, "Cacofonisk-Worker": str(origin["worker"]),
+                   "Cacofonisk-Lease": str(origin["lease"])}
+        self.publisher.submit(attrs.evolve(message, headers=headers, deadline=deadline,
+                                           on_stored=stored))
 
     def close(self) -> None:
         """At the end of the worker: flush the output, send what waits."""
