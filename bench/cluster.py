@@ -38,8 +38,9 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH.parent / "tests"))
-sys.path.insert(0, str(BENCH.parent))
+# run as a script: the repository root (not this folder) first, then the tests' harness
+sys.path[0] = str(BENCH.parent)
+sys.path.insert(1, str(BENCH.parent / "tests"))
 
 from cluster_harness import Farm, Worker, cluster_view, wait_followed  # noqa: E402
 

@@ -24,7 +24,7 @@ for tool in chromium:chromium chromedriver:chromium-driver; do
         MISSING+=("${tool#*:}")
     fi
 done
-# nats-server with JetStream: the durable delivery tests and bench/nats.py
+# nats-server with JetStream: the durable delivery tests and bench/delivery.py
 # (tests/test_nats_delivery.py start their own servers). Debian installs it
 # in /usr/sbin, which is not on every user's PATH.
 if command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]; then

@@ -124,10 +124,12 @@ async def wait_followed(url: str, ttl: float, servers: Iterable[str], live: Iter
     """
     wanted, workers = set(servers), set(live)
     view: ClusterView | None = None
+    error = ""
     while time.time() - since < limit:
         try:
             view = await cluster_view(url, ttl)
-        except Exception:
+        except Exception as err:  # NATS busy or electing: try again, say it if it lasts
+            error = f"; the bucket could not be read ({err!r})"
             await asyncio.sleep(0.1)
             continue
         ok = all(
@@ -144,7 +146,7 @@ async def wait_followed(url: str, ttl: float, servers: Iterable[str], live: Iter
         await asyncio.sleep(0.1)
     held = {n: e.value.get("worker") for n, e in (view.leases if view else {}).items()}
     raise AssertionError(f"not every server followed by {sorted(workers)} within "
-                         f"{limit:g} s: {held}")
+                         f"{limit:g} s: {held}{error}")
 
 
 async def stream_records(url: str, subjects: str = "cacofonisk.calls.>"

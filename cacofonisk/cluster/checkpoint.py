@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 #: Ended calls kept in the checkpoint at most while their hangup is not
 #: stored; beyond it the oldest go, with a warning.
 MAX_UNSTORED = 1000
+#: Seconds an acknowledged message may stay in the written outbox when
+#: nothing else changed (sending it again is harmless: JetStream drops the
+#: copy by its id), so acknowledgements do not cost a write each.
+OUTBOX_LAG = 1.0
 #: Messages kept in the outbox at most (about 1 KB each: the entry must stay
 #: well under what NATS takes as one value, 1 MB by default).
 MAX_OUTBOX = 300
@@ -69,6 +74,7 @@ class Checkpoint:
         #: records handed on and not stored yet (a hand-over waits for 0)
         self.unstored = 0
         self._warned: set[str] = set()  # limits reached, warned once until back under
+        self._written = 0.0  # time.monotonic() of the last write
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def load(self) -> SavedCheckpoint:
@@ -83,8 +89,9 @@ class Checkpoint:
 
     @property
     def waiting(self) -> bool:
-        """True while something handed on is not stored (``prune`` has work)."""
-        return bool(self.hung or self.outbox)
+        """True while something handed on is not stored, or the written
+        outbox still holds what is (``prune`` has work)."""
+        return bool(self.hung or self.outbox or self.saved_outbox)
 
     def flagged(self, entries: Entries) -> Entries:
         """``entries`` with the event id of each handed-on hangup attached."""
@@ -126,14 +133,20 @@ class Checkpoint:
         the bucket holds (the gone stay until ``prune``), and the outbox."""
         return await self.save(self.flagged({**self.saved, **current}))
 
-    async def prune(self, current: Entries) -> None:
+    async def prune(self, current: Entries, now: bool = False) -> None:
         """Rewrite without what is stored: keep the channels tracked now
-        (``current``, flagged) and the ended calls whose hangup is not stored."""
+        (``current``, flagged) and the ended calls whose hangup is not stored.
+
+        When only the outbox shrank, the write waits up to ``OUTBOX_LAG``
+        (or the next batch's write-ahead), unless ``now`` (a hand-over).
+        """
         waiting = [uid for uid in self.saved
                    if uid not in current and uid in self.hung
                    and self.hung[uid] not in self.stored]
-        waiting = self._newest(waiting, MAX_UNSTORED, "ended calls whose hangup")
+        waiting = self._newest(waiting, MAX_UNSTORED, "ended calls whose hangup is")
         kept = {**{uid: self.saved[uid] for uid in waiting}, **current}
+        if not now and kept == self.saved and time.monotonic() - self._written < OUTBOX_LAG:
+            return
         if await self.save(kept):
             self.hung = {u: e for u, e in self.hung.items() if u in kept}
             self.stored.intersection_update(self.hung.values())
@@ -141,7 +154,7 @@ class Checkpoint:
     async def save(self, channels: Entries) -> bool:
         """Write ``channels`` and the outbox if either changed; False when NATS
         did not take it (the caller retries while its fence is open)."""
-        ids = self._newest(list(self.outbox), MAX_OUTBOX, "messages that")
+        ids = self._newest(list(self.outbox), MAX_OUTBOX, "messages are")
         outbox = {i: self.outbox[i] for i in ids}
         if channels == self.saved and outbox == self.saved_outbox:
             return True
@@ -154,6 +167,7 @@ class Checkpoint:
                         self.server, str(err) or type(err).__name__)
             return False
         self.saved, self.saved_outbox = channels, outbox
+        self._written = time.monotonic()
         return True
 
     def _newest(self, keys: list[str], limit: int, what: str) -> list[str]:

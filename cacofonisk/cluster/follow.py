@@ -214,7 +214,7 @@ class Follower:
             await asyncio.sleep(0.01)
         if flush and runner is not None and not self.fenced() and self.queue.empty():
             # the successor must not find channels whose hangup is stored
-            await self.checkpoint.prune(self._entries())
+            await self.checkpoint.prune(self._entries(), now=True)
 
     def _send_again(self, outbox: list[dict[str, Any]]) -> None:
         """Hand the predecessor's unacknowledged messages to our publisher,

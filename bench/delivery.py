@@ -1,6 +1,6 @@
 """Durable delivery: throughput of publish and deliver, latency AMI event -> webhook.
 
-    python bench/nats.py [--calls N] [--partitions P] [--rate EVENTS_PER_S]
+    python bench/delivery.py [--calls N] [--partitions P] [--rate EVENTS_PER_S]
 
 A benchmark, not a test (nothing here runs in CI). Needs nats-server
 (scripts/install-system-deps.sh) and the testing extra (nats-py, aiohttp).
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-# this file is named nats.py: its folder must not shadow the nats-py package
+# run as a script: the repository root first, so this folder shadows no package
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from cacofonisk import BaseReporter, ChannelManager  # noqa: E402
