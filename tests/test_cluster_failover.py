@@ -12,7 +12,9 @@ The story (lease TTL 3 s):
 4. w3's NATS connection is cut while it stays connected to Asterisk: it
    fences itself, w4 takes its servers over; the proxy is restored and w3
    rejoins;
-5. when every log is played, the records of all workers together (their
+5. when every log is played, every record a worker wrote is stored in
+   JetStream (by a successor from the checkpoint's outbox if its own
+   publisher could not send it), and the records of all workers together (their
    stamped JSON lines, and what JetStream stored from their publishers) must hold,
    per call after de-duplication by event id, exactly one hangup and never
    a second ring or answer; and in publish order no server ever gets a
@@ -125,6 +127,10 @@ async def test_failover_kill_sigterm_and_cut_lose_no_call_and_never_overlap(
     # the same holds for what JetStream stored (de-duplicated by Nats-Msg-Id)
     stored_calls = per_call(stored)
     assert set(stored_calls) == set(calls)
+    # every record a worker wrote went through its checkpoint's outbox first:
+    # what its publisher could not send (killed, cut), a successor sent
+    unsent = {r["event_id"] for r in records} - {r["event_id"] for r in stored}
+    assert not unsent, f"records written by a worker and never stored: {sorted(unsent)}"
     wrong = {f"{s} {c}": dict(n) for (s, c), n in stored_calls.items()
              if n["on_hangup"] != 1 or n["on_b_dial"] > 1 or n["on_up"] > 1}
     assert not wrong, f"stored calls with a missing/second hangup or ring/answer: {wrong}"

@@ -81,6 +81,8 @@ class Checkpoint:
         """Read the predecessor's checkpoint; its outbox becomes ours until sent."""
         self._loop = asyncio.get_running_loop()
         saved = await self.store.read_checkpoint(self.server)
+        log.debug("server %r: checkpoint read (revision %d): %d channel(s), %d message(s)",
+                  self.server, saved.revision, len(saved.channels), len(saved.outbox))
         self.revision = saved.revision
         self.saved = {str(c.get("Uniqueid")): c for c in saved.channels}
         self.outbox = {str(m.get("id")): m for m in saved.outbox if m.get("id")}
@@ -168,6 +170,8 @@ class Checkpoint:
             return False
         self.saved, self.saved_outbox = channels, outbox
         self._written = time.monotonic()
+        log.debug("server %r: checkpoint written (revision %d): %d channel(s), "
+                  "%d message(s)", self.server, self.revision, len(channels), len(outbox))
         return True
 
     def _newest(self, keys: list[str], limit: int, what: str) -> list[str]:
