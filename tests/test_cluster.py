@@ -398,6 +398,26 @@ async def test_at_most_max_unstored_ended_calls_wait_in_the_checkpoint_warned_on
     assert await _checkpointed(store, "pbx1") == {}
 
 
+async def test_the_outbox_keeps_the_newest_max_outbox_messages_until_acknowledged(
+        store: LeaseStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cacofonisk.cluster import checkpoint as module
+
+    monkeypatch.setattr(module, "MAX_OUTBOX", 2)
+    checkpoint = module.Checkpoint(store, "pbx1", "w1", 1)
+    await checkpoint.load()
+    messages = [{"id": f"pbx1/m{n}", "subject": "s", "data": "{}"} for n in range(4)]
+    checkpoint.handing_on((), messages)
+    acks = [checkpoint.stored_callback(msg_id=m["id"]) for m in messages]
+    assert await checkpoint.write_ahead({})
+    saved = await store.read_checkpoint("pbx1")
+    assert [m["id"] for m in saved.outbox] == ["pbx1/m2", "pbx1/m3"]
+    assert list(checkpoint.outbox) == ["pbx1/m2", "pbx1/m3"]  # not kept in memory either
+    acks[3]()
+    await asyncio.sleep(0.01)  # the callback comes through the loop
+    await checkpoint.prune({}, now=True)
+    assert [m["id"] for m in (await store.read_checkpoint("pbx1")).outbox] == ["pbx1/m2"]
+
+
 async def test_a_server_that_refuses_the_login_is_released_not_held(
         store: LeaseStore, tmp_path: Path) -> None:
     """Holding its lease would keep every other worker from trying it."""

@@ -157,7 +157,9 @@ class Checkpoint:
         """Write ``channels`` and the outbox if either changed; False when NATS
         did not take it (the caller retries while its fence is open)."""
         ids = self._newest(list(self.outbox), MAX_OUTBOX, "messages are")
-        outbox = {i: self.outbox[i] for i in ids}
+        if len(ids) < len(self.outbox):  # the older ones are forgotten here too
+            self.outbox = {i: self.outbox[i] for i in ids}
+        outbox = dict(self.outbox)
         if channels == self.saved and outbox == self.saved_outbox:
             return True
         try:
