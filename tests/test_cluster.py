@@ -180,7 +180,8 @@ async def store(tmp_path: Path) -> AsyncIterator[LeaseStore]:
     node = nats_server.single(tmp_path)
     nc = await nats.connect(node.url)
     try:
-        kv = LeaseStore(nc.jetstream(timeout=2.0), "leases", 30.0, 2.0)
+        # generous timeouts: a busy 2-core machine may take seconds to answer
+        kv = LeaseStore(nc.jetstream(timeout=10.0), "leases", 30.0, 10.0)
         await kv.open()
         yield kv
     finally:
@@ -279,7 +280,7 @@ class _Hooks:
 async def test_a_handover_leaves_no_ended_call_in_the_checkpoint(store: LeaseStore) -> None:
     """Else the successor would end that call a second time ("ended while
     disconnected")."""
-    slow = _SlowRemovals(store._js, "leases", 30.0, 2.0)
+    slow = _SlowRemovals(store._js, "leases", 30.0, 10.0)
     await slow.open()
     seen = _Hooks()
     async with _one_call_server() as srv:
@@ -438,7 +439,7 @@ async def test_a_server_that_refuses_the_login_is_released_not_held(
                     break
                 await asyncio.sleep(0.05)
             assert "pbx1" in worker._cool and "pbx1" not in worker.followers
-            other = LeaseStore(store._js, "refused", 2.0, 2.0)
+            other = LeaseStore(store._js, "refused", 2.0, 10.0)
             await other.open(create=False)
             assert "pbx1" not in (await other.view()).leases
         finally:
@@ -447,7 +448,7 @@ async def test_a_server_that_refuses_the_login_is_released_not_held(
 
 
 async def test_workers_must_agree_on_the_lease_ttl(store: LeaseStore) -> None:
-    other = LeaseStore(store._js, "leases", 5.0, 2.0)
+    other = LeaseStore(store._js, "leases", 5.0, 10.0)
     with pytest.raises(ConfigurationError, match="--lease-ttl"):
         await other.open()
 
