@@ -91,19 +91,27 @@ async def test_lease_bound_messages_past_their_deadline_are_dropped_and_counted_
     half = len(records) // 2
     fence = [float("inf")]  # the cut worker's lease: valid until the test closes it
     publisher = NatsPublisher([node.url], close_timeout=2.0)
+    acked: list[str] = []  # on_stored of the messages that were stored
+
+    def noting(msg_id: str | None) -> Any:
+        return lambda: acked.append(str(msg_id))
     try:
         for record in records[:half]:
             message = publisher.scheme.record_message(record)
-            publisher.submit(attrs.evolve(message, deadline=lambda: fence[0]))
+            publisher.submit(attrs.evolve(message, deadline=lambda: fence[0],
+                                          on_stored=noting(message.msg_id)))
         fence[0] = 0.0  # the fence closed before NATS came back
         for record in records[half:]:  # the successor's (no deadline of its own here)
-            publisher.on_call_event(record)
+            message = publisher.scheme.record_message(record)
+            publisher.submit(attrs.evolve(message, on_stored=noting(message.msg_id)))
         nodes.append(node.start())
         assert await asyncio.to_thread(publisher.flush, 20.0), publisher.health()
         assert publisher.health()["expired"] == half
     finally:
         publisher.close()
     assert sorted(await stored_ids(node.url)) == sorted(r.event_id for r in records[half:])
+    # each stored message said so, once; the dropped ones never did
+    assert sorted(acked) == sorted(f"{r.server}/{r.event_id}" for r in records[half:])
 
 
 async def test_lease_bound_messages_whose_lease_is_renewed_are_sent(
