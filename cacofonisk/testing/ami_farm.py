@@ -35,8 +35,13 @@ USERNAME, SECRET = "cluster", "cluster-secret"
 def call_log(server: str, calls: int, in_flight: int) -> list[dict[str, str]]:
     """``calls`` answered calls of one server, ``in_flight`` of them at once.
 
-    The calls are interleaved one event at a time, so each call lasts about
-    ``in_flight`` times its own 16 events; ids are unique per server.
+    The calls are interleaved one event at a time (a round gives each call
+    in flight its next event), so each call lasts about ``in_flight`` times
+    its own 16 events; ids are unique per server. Calls start
+    ``16 / in_flight`` rounds apart, so they also end apart, as on a real
+    server: started together they would end together, in waves with no
+    channel in between, and a failover gap could fall between two waves and
+    see no call end.
     """
     from ..commands.demo import answered_call
 
@@ -44,11 +49,15 @@ def call_log(server: str, calls: int, in_flight: int) -> list[dict[str, str]]:
                              callee=(f"3{n % 90 + 10}", f"Callee {n}"), system=server)
                for n in range(calls)]
     pending.reverse()
+    stagger = max(1, len(pending[-1]) // max(1, in_flight)) if pending else 1
     active: list[list[dict[str, str]]] = []
     out: list[dict[str, str]] = []
+    since_start = stagger  # rounds since the last call started
     while pending or active:
-        while pending and len(active) < in_flight:
+        if pending and len(active) < in_flight and (since_start >= stagger or not active):
             active.append(pending.pop())
+            since_start = 0
+        since_start += 1
         for events in list(active):
             out.append({k: v for k, v in events.pop(0).items() if k != "SystemName"})
             if not events:
