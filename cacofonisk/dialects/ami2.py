@@ -112,23 +112,25 @@ class Ami2Rules(TransferRules):
         the fields of this record type that name one; most name a single
         channel by ``uniqueid``, read directly.
         """
-        pending_rings = self.pending_rings
-        get = self._channel_by_id
         fields = _FIELDS_BY_TYPE.get(record.__class__)
         if fields is None:
             fields = _FIELDS_BY_TYPE[record.__class__] = _channel_fields(record.__class__)
         if fields is _UNIQUEID_ONLY:
-            uniqueids: Any = (record.uniqueid,)  # type: ignore[attr-defined]
-        else:
-            uniqueids = [getattr(record, name) for name in fields]
-        for uniqueid in uniqueids:
-            if uniqueid:
-                channel = get(uniqueid)
-                if channel is not None:
-                    linkedid = channel.linkedid
-                    pending = pending_rings.get(linkedid)
-                    if pending is not None and not self._continues_burst(record, pending):
-                        self._flush_ring(linkedid)
+            self._release_for(record, record.uniqueid)  # type: ignore[attr-defined]
+            return
+        for name in fields:
+            self._release_for(record, getattr(record, name))
+
+    def _release_for(self, record: ami.AmiEvent, uniqueid: str) -> None:
+        """Report the held-back ring of the call of channel ``uniqueid``
+        (named by ``record``), unless ``record`` continues its dial burst."""
+        if uniqueid:
+            channel = self._channel_by_id(uniqueid)
+            if channel is not None:
+                linkedid = channel.linkedid
+                pending = self.pending_rings.get(linkedid)
+                if pending is not None and not self._continues_burst(record, pending):
+                    self._flush_ring(linkedid)
 
     def may_release(self, record_type: type[ami.AmiEvent]) -> bool:
         """Only a record that names a channel can end a dial burst."""
