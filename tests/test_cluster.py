@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from cacofonisk.callerid import CallerId
 from cacofonisk.calls import Hangup
 from cacofonisk.cluster.follow import FencedReporter, Follower, channel_entries
-from cacofonisk.cluster.leases import ClusterView, Entry, LeaseLost, LeaseStore, escape, unescape
+from cacofonisk.cluster.leases import (ClusterView, Entry, LeaseLost, LeaseStore,
+                                       SavedCheckpoint, escape, unescape)
 from cacofonisk.cluster.placement import assignment, moves, owner_of
 from cacofonisk.cluster.status import format_status, status_rows
 from cacofonisk.errors import ConfigurationError
@@ -208,14 +209,15 @@ async def test_a_lease_is_claimed_once_renewed_by_revision_and_released(
 
 async def test_a_checkpoint_of_a_newer_lease_is_not_overwritten_by_a_stale_owner(
         store: LeaseStore) -> None:
-    assert await store.checkpoint("pbx1") == ([], 0)
+    assert await store.read_checkpoint("pbx1") == SavedCheckpoint([], [], 0)
     rev = await store.save_checkpoint("pbx1", [{"Uniqueid": "1"}], 0, "a", lease=5)
     newer = await store.save_checkpoint("pbx1", [{"Uniqueid": "2"}], rev, "b", lease=9)
     with pytest.raises(LeaseLost, match="newer lease"):  # a's late write, from its old revision
         await store.save_checkpoint("pbx1", [{"Uniqueid": "1"}, {"Uniqueid": "3"}], rev, "a",
                                     lease=5)
-    channels, revision = await store.checkpoint("pbx1")
-    assert channels == [{"Uniqueid": "2"}] and revision == newer
+    saved = await store.read_checkpoint("pbx1")
+    assert saved.channels == [{"Uniqueid": "2"}] and saved.revision == newer
+    assert saved.lease == 9
 
 
 async def test_an_owner_whose_checkpoint_answer_was_lost_writes_again(
@@ -224,7 +226,8 @@ async def test_an_owner_whose_checkpoint_answer_was_lost_writes_again(
     rev = await store.save_checkpoint("pbx1", [{"Uniqueid": "1"}], 0, "a", lease=5)
     await store.save_checkpoint("pbx1", [{"Uniqueid": "2"}], rev, "a", lease=5)  # answer "lost"
     again = await store.save_checkpoint("pbx1", [{"Uniqueid": "3"}], rev, "a", lease=5)
-    assert await store.checkpoint("pbx1") == ([{"Uniqueid": "3"}], again)
+    saved = await store.read_checkpoint("pbx1")
+    assert (saved.channels, saved.revision) == ([{"Uniqueid": "3"}], again)
 
 
 def _follow(srv: Any, output: Any, store: LeaseStore, worker: str = "w1",
@@ -289,7 +292,7 @@ async def test_a_handover_leaves_no_ended_call_in_the_checkpoint(store: LeaseSto
         await _until(lambda: "on_hangup" in seen.hooks)
         assert "on_hangup" in seen.hooks
         await follower.stop(flush=True)
-    saved = [c["Uniqueid"] for c in (await slow.checkpoint("pbx1"))[0]]
+    saved = [c["Uniqueid"] for c in (await slow.read_checkpoint("pbx1")).channels]
     assert "pbx1-1700000000.0" not in saved  # the caller's channel: its hangup went on
     assert saved == list(channel_entries(follower.runner.channel_managers[0]))
 
@@ -314,7 +317,7 @@ class _Unacked:
 
 
 async def _checkpointed(store: LeaseStore, server: str) -> dict[str, dict[str, str]]:
-    return {c["Uniqueid"]: c for c in (await store.checkpoint(server))[0]}
+    return {c["Uniqueid"]: c for c in (await store.read_checkpoint(server)).channels}
 
 
 async def test_an_ended_call_stays_in_the_checkpoint_until_its_hangup_is_stored(

@@ -297,9 +297,9 @@ class Follower:
                         stored = checkpoint.stored_callback(
                             hangup, message.msg_id if message is not None else None)
                         stamped(record, origin, self.deadline, stored, message)
-                    else:
+                    else:  # written is all there is: stored now
                         deliver(self.reporter, record)
-                        checkpoint.stored.add(hangup)
+                        checkpoint.stored_callback(hangup)()
                 except Exception:
                     log.exception("server %r: reporter raised on %s", self.name, record.HOOK)
             if checkpoint.saved.keys() != current.keys() and self.queue.empty():

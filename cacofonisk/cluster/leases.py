@@ -50,11 +50,13 @@ class SavedCheckpoint:
             not acknowledged (``Message.as_json``); the successor sends them
             again (the same ``Nats-Msg-Id``: stored once).
         revision: the entry's revision (0: none yet), for compare-and-set.
+        lease: the fencing token of the lease it was written under (0: none).
     """
 
     channels: list[dict[str, Any]]
     outbox: list[dict[str, Any]]
     revision: int
+    lease: int = 0
 
 
 class LeaseLost(CacofoniskError):
@@ -235,13 +237,9 @@ class LeaseStore:
 
     # -- checkpoints -----------------------------------------------------------------
 
-    async def checkpoint(self, server: str) -> tuple[list[dict[str, Any]], int]:
-        """The channels the last owner of ``server`` tracked, and the revision."""
-        saved = await self.read_checkpoint(server)
-        return saved.channels, saved.revision
-
     async def read_checkpoint(self, server: str) -> SavedCheckpoint:
-        """The last owner's checkpoint of ``server``: channels, outbox, revision."""
+        """The last owner's checkpoint of ``server``: channels, outbox,
+        revision and the lease it was written under."""
         from nats.js.errors import KeyNotFoundError
 
         try:
@@ -252,7 +250,7 @@ class LeaseStore:
         channels, outbox = value.get("channels", []), value.get("outbox", [])
         return SavedCheckpoint(channels if isinstance(channels, list) else [],
                                outbox if isinstance(outbox, list) else [],
-                               int(entry.revision))
+                               int(entry.revision), int(value.get("lease", 0) or 0))
 
     async def save_checkpoint(self, server: str, channels: list[dict[str, Any]],
                               revision: int, owner: str, lease: int = 0,
@@ -269,7 +267,7 @@ class LeaseStore:
         Raises:
             LeaseLost: the checkpoint was written under a newer lease.
         """
-        from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+        from nats.js.errors import KeyWrongLastSequenceError
 
         data = _encode({"owner": owner, "lease": lease, "channels": channels,
                         "outbox": outbox or []})
@@ -277,17 +275,12 @@ class LeaseStore:
         try:
             return int(await self._calls.update(key, data, last=revision))
         except KeyWrongLastSequenceError:
-            try:
-                entry = await self._calls.get(key)
-            except KeyNotFoundError:
-                current, theirs = 0, 0
-            else:
-                current = int(entry.revision)
-                theirs = int(_decode(entry.value).get("lease", 0) or 0)
-            if theirs > lease:
+            current = await self.read_checkpoint(server)
+            if current.lease > lease:
                 raise LeaseLost(f"the checkpoint of server {server!r} was written under a "
-                                f"newer lease ({theirs} > {lease}); not overwritten") from None
-            return int(await self._calls.update(key, data, last=current))
+                                f"newer lease ({current.lease} > {lease}); not "
+                                f"overwritten") from None
+            return int(await self._calls.update(key, data, last=current.revision))
 
 
 __all__ = ["ClusterUnavailable", "ClusterView", "Entry", "LeaseLost", "LeaseStore",

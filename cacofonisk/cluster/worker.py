@@ -345,7 +345,7 @@ class ClusterWorker:
         revision = self.revisions.pop(name, None)
         if follower is None or revision is None:
             return
-        await follower.stop(flush=True)  # settles the reporter up to the fence
+        await follower.stop(flush=True)  # waits (up to the fence) for its records' acks
         fenced = follower.fenced()
         follower.valid_until = 0.0  # whatever is still unsent now is dropped, not sent late
         if self.store is not None and not fenced:
