@@ -121,7 +121,7 @@ class Ami2Rules(TransferRules):
         for name in fields:
             self._release_for(record, getattr(record, name))
 
-    def _release_for(self, record: ami.AmiEvent, uniqueid: str) -> None:
+    def _release_for(self, record: ami.AmiEvent, uniqueid: str | None) -> None:
         """Report the held-back ring of the call of channel ``uniqueid``
         (named by ``record``), unless ``record`` continues its dial burst."""
         if uniqueid:
